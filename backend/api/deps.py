@@ -1,0 +1,44 @@
+"""Dependencies as named aliases, so routes read like prose."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from backend.core.config import Settings
+from backend.hub.pipeline import Hub
+from backend.services import Services
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_hub(services: ServicesDep) -> Hub:
+    return services.hub
+
+
+def get_settings_dep(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+HubDep = Annotated[Hub, Depends(get_hub)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def require_service_token(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """The internal API is for the action server only: a bearer service token is required."""
+    expected = f"Bearer {settings.service_token}"
+    if authorization is None or not hmac.compare_digest(authorization, expected):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "service token required")
+
+
+ServiceCaller = Depends(require_service_token)

@@ -1,0 +1,1 @@
+"""Database: SQLAlchemy 2 models, engine and sessions; Alembic migrations in migrations/."""

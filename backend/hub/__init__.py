@@ -1,0 +1,1 @@
+"""The hub: the one path every patient message takes (docs/architecture.md)."""

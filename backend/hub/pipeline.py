@@ -1,0 +1,119 @@
+"""The path of one patient message through the hub (docs/architecture.md):
+
+verify (the channel did) -> store -> red-flag screen -> Rasa -> store replies -> render.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.core.crypto import Cipher
+from backend.db.models import Conversation
+from backend.hub import transcript
+from backend.hub.rasa_gateway import RasaGateway
+from backend.hub.safety import SafetyAlert, SafetyScreen
+from backend.hub.sessions import wants_new_session
+from channels.base import InboundMessage, InvalidMessage, Reply, pick_button, validate_text
+
+# Rasa reads a leading "/" as an intent or command ("/restart"); patients only send text.
+_COMMAND_PREFIX = re.compile(r"^[\s/]+")
+# Channels whose patients answer buttons by typing the option's number or title.
+TEXT_CHOICE_CHANNELS = frozenset({"rest", "sms", "whatsapp"})
+
+
+@dataclass(frozen=True)
+class HubResult:
+    conversation_id: str
+    replies: list[Reply]
+    duplicate: bool = False
+
+
+def as_plain_text(text: str) -> str:
+    """Patient text with any leading slashes removed, so it can never inject an intent."""
+    return _COMMAND_PREFIX.sub("", text).strip()
+
+
+class Hub:
+    """Handles inbound patient messages for every channel in the same way."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        cipher: Cipher,
+        rasa: RasaGateway,
+        safety_screen: SafetyScreen | None,
+        max_message_chars: int,
+        session_max_turns: int,
+    ) -> None:
+        self._sessions = session_factory
+        self._cipher = cipher
+        self._rasa = rasa
+        self._screen = safety_screen
+        self._max_chars = max_message_chars
+        self._max_turns = session_max_turns
+
+    async def handle(self, message: InboundMessage) -> HubResult:
+        """Store, screen and answer one message. Raises InvalidMessage before storing anything
+        unacceptable, and AssistantUnavailable (after storing the message) when Rasa is down."""
+        with self._sessions() as session:
+            conversation = transcript.get_or_create_conversation(
+                session=session, cipher=self._cipher, channel=message.channel,
+                address=message.address,
+            )
+            shown_text, rasa_text = self._interpret(session, conversation, message)
+            logged = transcript.log_inbound(
+                session=session, cipher=self._cipher, conversation=conversation,
+                message=message, text=shown_text,
+            )
+            if logged is None:
+                return HubResult(conversation.id, [], duplicate=True)
+
+            alert = self._screen(shown_text) if self._screen else None
+            if alert is not None:
+                replies = emergency_replies(alert)
+            else:
+                await self._keep_session_short(session, conversation)
+                replies = await self._rasa.send(conversation.id, rasa_text)
+            transcript.log_outbound(
+                session=session, cipher=self._cipher, conversation=conversation, replies=replies
+            )
+            return HubResult(conversation.id, replies)
+
+    def _interpret(
+        self, session: Session, conversation: Conversation, message: InboundMessage
+    ) -> tuple[str, str]:
+        """(text for the transcript, text for Rasa): a picked button sends its payload."""
+        offered = transcript.offered_buttons(
+            session=session, cipher=self._cipher, conversation_id=conversation.id
+        )
+        if message.choice_index is not None:
+            if not 0 <= message.choice_index < len(offered):
+                raise InvalidMessage("that choice is no longer offered; please type your answer")
+            button = offered[message.choice_index]
+            return button["title"], button["payload"]
+        text = validate_text(message.text, max_chars=self._max_chars)
+        if message.channel in TEXT_CHOICE_CHANNELS and offered:
+            button = pick_button(text, offered)
+            if button is not None:
+                return text, button["payload"]
+        plain = as_plain_text(text)
+        if not plain:
+            raise InvalidMessage("message has no text")
+        return text, plain
+
+    async def _keep_session_short(self, session: Session, conversation: Conversation) -> None:
+        if not wants_new_session(conversation.session_turns, self._max_turns):
+            return
+        if await self._rasa.is_idle(conversation.id):
+            await self._rasa.start_new_session(conversation.id)
+            conversation.session_turns = 1
+            session.commit()
+
+
+def emergency_replies(alert: SafetyAlert) -> list[Reply]:
+    """Emergency guidance first, then why: never self-care advice for an emergency."""
+    return [Reply(text=alert.safety_net), Reply(text=alert.explanation)]

@@ -1,0 +1,20 @@
+"""The red-flag screen the hub runs on every patient message, before the dialogue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SafetyAlert:
+    """An emergency found in a patient's message, with what to tell them and why."""
+
+    level: str
+    rule_ids: tuple[str, ...]
+    explanation: str
+    safety_net: str
+
+
+class SafetyScreen(Protocol):
+    def __call__(self, text: str) -> SafetyAlert | None: ...

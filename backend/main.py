@@ -1,0 +1,42 @@
+"""The backend (hub) application: `uvicorn backend.main:create_app --factory`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from backend.api.main import api_router
+from backend.api.routes.webchat import STATIC
+from backend.core.config import Settings, get_settings
+from backend.hub.safety_adapter import symptom_rules_screen
+from backend.services import Services, build_services
+
+logger = logging.getLogger("backend")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings or fully built services."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = services or build_services(
+            settings, safety_screen=symptom_rules_screen(settings.emergency_number)
+        )
+        app.state.services = built
+        logger.info("backend ready (env=%s)", settings.env)
+        yield
+        await built.close()
+
+    app = FastAPI(
+        title="Patient messaging assistant hub",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.env == "development" else None,
+    )
+    app.include_router(api_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,1 @@
+"""Operator scripts: model cache, the process supervisor behind `make run`."""

@@ -1,0 +1,275 @@
+"""The spaCy pipeline: blank English, spelling-aware norms, a span ruler, medspaCy ConText.
+
+No statistical model is used (none can be downloaded here): tokens get a normalised form
+(``vomitting`` -> ``vomiting``, ``u`` -> ``you``), the span ruler matches the declared
+finding phrases on that form (partly overlapping phrases are all kept; one inside a longer
+match, or touching an ignored phrase, is dropped), and ConText marks each finding as
+negated, historical, hypothetical, family history or about another person. Build it once
+(``Extractor``); the engine does that lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from ..terms import parse_term, words
+from ..vocabulary import Vocabulary
+from . import numbers
+from .context_rules import ModifierDef
+from .patterns import compile_term
+from .tokenizer import NormalisingTokenizer
+from .types import (
+    ABSENT,
+    FAMILY_HISTORY,
+    HISTORICAL,
+    HYPOTHETICAL,
+    PRESENT,
+    Extraction,
+    Finding,
+)
+
+IGNORE = "IGNORE"
+SPANS_KEY = "findings"
+GAP_KIND = "gap"
+STATUS_BY_CATEGORY = {
+    "NEGATED_EXISTENCE": ABSENT,
+    "HISTORICAL": HISTORICAL,
+    "HYPOTHETICAL": HYPOTHETICAL,
+    "FAMILY": FAMILY_HISTORY,
+}
+STATUS_PRIORITY = (HISTORICAL, FAMILY_HISTORY, HYPOTHETICAL, ABSENT)
+
+
+def _quiet_medspacy_logging() -> None:
+    """medspaCy imports PyRuSH, which logs at DEBUG through loguru; keep it quiet."""
+    try:
+        from loguru import logger
+    except ImportError:  # pragma: no cover - loguru comes with medspacy
+        return
+    for name in ("PyRuSH", "medspacy", "quickumls"):
+        logger.disable(name)
+
+
+@Language.component("symptom_rules_overlaps")
+def resolve_overlaps(doc: Doc) -> Doc:
+    """Drop matches inside a longer exact match and findings touching an ignored phrase.
+
+    Partly overlapping matches are both kept ("scratched my eye" and "eye ... is red"), and a
+    loose match with a gap never hides an exact one inside it.
+    """
+    spans = sorted(doc.spans[SPANS_KEY], key=lambda s: (s.start, -len(s)))
+    ignored = [s for s in spans if s.label_ == IGNORE]
+    exact = [s for s in spans if s.id_ != GAP_KIND]
+    kept = []
+    for span in spans:
+        inside = any(
+            o.start <= span.start and span.end <= o.end and len(o) > len(span) for o in exact
+        )
+        touches_ignored = span.label_ != IGNORE and any(
+            o.start < span.end and span.start < o.end for o in ignored
+        )
+        if not inside and not touches_ignored:
+            kept.append(span)
+    doc.spans[SPANS_KEY] = kept
+    return doc
+
+
+class Extractor:
+    """Turns text into findings (with context) and facts, using a rule-only spaCy pipeline."""
+
+    def __init__(self, vocab: Vocabulary, modifiers: list[ModifierDef]) -> None:
+        _quiet_medspacy_logging()
+        from medspacy.context import ConTextRule  # heavy import, done lazily
+
+        self.vocab = vocab
+        nlp = spacy.blank("en")
+        plain = nlp.tokenizer
+        known = {
+            token.norm_
+            for finding in vocab.findings.values()
+            for term in finding.terms
+            for word in words(parse_term(term))
+            for token in plain(word)
+        }
+        tokenizer = NormalisingTokenizer(plain, vocab.spelling, known)
+        nlp.tokenizer = tokenizer
+
+        def norms(text: str) -> list[str]:
+            return [token.norm_ for token in tokenizer(text)]
+
+        nlp.add_pipe("sentencizer")
+        ruler = nlp.add_pipe(
+            "span_ruler", config={"spans_key": SPANS_KEY, "validate": False, "overwrite": True}
+        )
+        patterns: list[dict[str, Any]] = [
+            {"label": finding_id, "pattern": pattern, "id": _kind(pattern)}
+            for finding_id, finding in vocab.findings.items()
+            for term in finding.terms
+            for pattern in compile_term(term, norms)
+        ]
+        patterns.extend(
+            {"label": IGNORE, "pattern": pattern}
+            for phrase in vocab.ignore
+            for pattern in compile_term(phrase, norms)
+        )
+        ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+        nlp.add_pipe("symptom_rules_overlaps")
+        context = nlp.add_pipe(
+            "medspacy_context",
+            config={
+                "rules": None,
+                "span_attrs": None,
+                "phrase_matcher_attr": "LOWER",
+                "prune_on_target_overlap": True,
+                "input_span_type": "group",
+                "span_group_name": SPANS_KEY,
+            },
+        )
+        context.add(  # type: ignore[attr-defined]
+            [
+                ConTextRule(
+                    m.literal,
+                    m.category,
+                    pattern=m.pattern,
+                    direction=m.direction,
+                    max_scope=m.max_scope,
+                )
+                for m in modifiers
+            ]
+        )
+        self.nlp: Language = nlp
+
+    def extract(self, text: str) -> Extraction:
+        """Findings and facts in ``text``."""
+        doc = self.nlp(text)
+        findings: list[Finding] = []
+        for ent in doc.spans[SPANS_KEY]:
+            if ent.label_ == IGNORE:
+                continue
+            finding = self._finding(ent)
+            findings.append(finding)
+            definition = self.vocab.findings[ent.label_]
+            findings.extend(
+                replace(finding, id=implied, source="implied") for implied in definition.implies
+            )
+            if finding.status == PRESENT:  # "breathing fine" rules out breathlessness
+                findings.extend(
+                    replace(finding, id=excluded, status=ABSENT, uncertain=False, source="implied")
+                    for excluded in definition.excludes
+                )
+        facts = read_facts(text)
+        if facts.get("temperature_c", 0.0) >= 38.0:  # type: ignore[operator]
+            findings.append(Finding("fever", f"{facts['temperature_c']} °C", source="derived"))
+        if facts.get("pain_score", 0.0) >= 8.0:  # type: ignore[operator]
+            findings.append(Finding("severe", f"pain {facts['pain_score']}/10", source="derived"))
+        about_other = any(f.subject == "other" for f in findings) or _mentions_other(doc)
+        return Extraction(tuple(findings), facts, about_other)
+
+    def _finding(self, ent: Span) -> Finding:
+        categories = {m.category for m in ent._.modifiers if _reaches(m, ent)}
+        status = PRESENT
+        for candidate in STATUS_PRIORITY:
+            if any(STATUS_BY_CATEGORY.get(c) == candidate for c in categories):
+                status = candidate
+                break
+        return Finding(
+            id=ent.label_,
+            text=ent.text,
+            status=status,
+            uncertain="POSSIBLE_EXISTENCE" in categories,
+            subject="other" if "OTHER_PERSON" in categories else "self",
+            start=ent.start_char,
+            end=ent.end_char,
+        )
+
+
+LIST_WORDS = {"or", "nor"}
+
+
+def _reaches(modifier: Any, ent: Span) -> bool:
+    """Whether a ConText cue really applies to ``ent`` (a comma starts a new clause).
+
+    A cue before the finding reaches past a comma only inside a list joined by "or"/"nor"
+    ("no fever, cough or vomiting"); otherwise "no fever, crushing chest pain" would hide
+    the chest pain. Cues about someone else, and cues after the finding, always apply.
+    """
+    if modifier.category in {"OTHER_PERSON", "POSSIBLE_EXISTENCE"}:
+        return True
+    cue_end = modifier.modifier_span[1]
+    if cue_end > ent.start:
+        return True
+    doc = ent.doc
+    if not any(token.text == "," for token in doc[cue_end : ent.start]):
+        return True
+    scope_end = max(modifier.scope_span[1], ent.end)
+    return any(token.lower_ in LIST_WORDS for token in doc[cue_end:scope_end])
+
+
+OTHER_WORDS = {
+    "husband",
+    "wife",
+    "son",
+    "daughter",
+    "baby",
+    "child",
+    "kid",
+    "partner",
+    "mum",
+    "mom",
+    "dad",
+    "father",
+    "mother",
+    "boyfriend",
+    "girlfriend",
+    "grandma",
+    "grandmother",
+    "toddler",
+    "grandad",
+    "grandfather",
+    "friend",
+    "brother",
+    "sister",
+    "infant",
+    "newborn",
+    "boy",
+    "girl",
+}
+
+
+def _mentions_other(doc: Doc) -> bool:
+    """ "my husband", "our baby", or an age after "my" ("my 2 yo", "my 18 month old")."""
+    for token in doc:
+        if token.i == 0 or doc[token.i - 1].lower_ not in {"my", "our"}:
+            continue
+        if token.lower_ in OTHER_WORDS or token.like_num or token.lower_[:1].isdigit():
+            return True
+    return False
+
+
+def _kind(pattern: list[dict[str, Any]]) -> str:
+    """``gap`` for a pattern with a ``...`` gap (a loose match), else ``exact``."""
+    return GAP_KIND if any(str(spec.get("OP", "")).startswith("{") for spec in pattern) else "exact"
+
+
+def read_facts(text: str) -> dict[str, float | str]:
+    """Numeric facts in ``text`` (only those found)."""
+    readers = {
+        "temperature_c": numbers.temperature_c,
+        "age_years": numbers.age_years,
+        "duration_days": numbers.duration_days,
+        "pain_score": numbers.pain_score,
+        "pregnancy_weeks": numbers.pregnancy_weeks,
+        "tablets_taken": numbers.tablets_taken,
+        "sex": numbers.sex,
+    }
+    facts: dict[str, float | str] = {}
+    for name, reader in readers.items():
+        value = reader(text)
+        if value is not None:
+            facts[name] = value
+    return facts

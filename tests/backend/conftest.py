@@ -1,0 +1,68 @@
+"""Backend fixtures: a migrated SQLite database per test, the app with a Rasa double."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.core.config import Settings
+from backend.db.migrate import upgrade
+from backend.hub.safety import SafetyAlert
+from backend.main import create_app
+from backend.services import Services, build_services
+from tests.utils.fake_rasa import FakeRasa
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "var_dir": tmp_path,
+        "database_url": f"sqlite:///{tmp_path / 'backend.db'}",
+        "encryption_key": "test-encryption-key-0123456789",
+        "service_token": "test-service-token-0123456789",
+        "rasa_token": "test-rasa-token-0123456789",
+        "rasa_url": "http://127.0.0.1:9",
+        "actions_url": "http://127.0.0.1:9",
+        "ehr_base_url": "http://127.0.0.1:9/fhir",
+        "health_timeout_s": 0.5,
+        "session_max_turns": 3,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]
+
+
+def chest_pain_screen(text: str) -> SafetyAlert | None:
+    """A stand-in red-flag screen that fires on one phrase."""
+    if "crushing chest pain" not in text.lower():
+        return None
+    return SafetyAlert(
+        level="emergency_ambulance", rule_ids=("RF-TEST-001",),
+        explanation="Crushing chest pain can be a sign of a heart attack.",
+        safety_net="Call 911 now.",
+    )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    built = make_settings(tmp_path)
+    upgrade(built.effective_database_url)
+    return built
+
+
+@pytest.fixture
+def fake_rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+@pytest.fixture
+def services(settings: Settings, fake_rasa: FakeRasa) -> Services:
+    return build_services(settings, rasa=fake_rasa, safety_screen=chest_pain_screen)
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, services)) as test_client:
+        yield test_client

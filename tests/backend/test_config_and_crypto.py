@@ -1,0 +1,56 @@
+"""Settings refuse placeholder secrets outside development; text is encrypted and keyed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from backend.core.config import Settings
+from backend.core.crypto import Cipher, DecryptionError
+from tests.backend.conftest import make_settings
+
+
+def test_development_accepts_the_placeholder_secrets(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None, env="development")  # type: ignore[call-arg]
+    assert settings.service_token == "dev-service-token"
+
+
+@pytest.mark.parametrize("field", ["encryption_key", "service_token", "rasa_token"])
+@pytest.mark.parametrize("value", ["dev-service-token", "change-me", "short"])
+def test_production_refuses_placeholder_or_short_secrets(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        make_settings(tmp_path, env="production", **{field: value})
+    assert field.upper() in str(error.value)
+
+
+def test_database_defaults_to_sqlite_under_var_dir(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url="")
+    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'backend.db'}"
+
+
+def test_cipher_round_trips_unicode_and_hides_the_text() -> None:
+    cipher = Cipher("a-secret-of-some-length")
+    token = cipher.encrypt("fièvre 39°C 🤒")
+    assert "fièvre" not in token
+    assert cipher.decrypt(token) == "fièvre 39°C 🤒"
+
+
+def test_text_encrypted_under_another_key_cannot_be_read() -> None:
+    token = Cipher("first-secret-xxxxxxxx").encrypt("hello")
+    with pytest.raises(DecryptionError):
+        Cipher("second-secret-xxxxxxx").decrypt(token)
+
+
+def test_address_hash_is_stable_keyed_and_channel_specific() -> None:
+    cipher = Cipher("a-secret-of-some-length")
+    assert cipher.address_hash("sms", "+15551234567") == cipher.address_hash("sms", "+15551234567")
+    assert cipher.address_hash("sms", "+15551234567") != cipher.address_hash(
+        "whatsapp", "+15551234567"
+    )
+    assert cipher.address_hash("sms", "+15551234567") != Cipher("other-secret-xxxx").address_hash(
+        "sms", "+15551234567"
+    )

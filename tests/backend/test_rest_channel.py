@@ -1,0 +1,185 @@
+"""The REST channel goes through the hub path: store, screen, Rasa, store, answer."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+
+from backend.db.models import Conversation, Message
+from backend.services import Services
+from tests.utils.fake_rasa import FakeRasa
+
+WEBHOOK = "/channels/rest/webhook"
+
+
+def message_count(services: Services) -> int:
+    with services.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(Message)) or 0
+
+
+def test_message_returns_the_assistants_replies(client: TestClient) -> None:
+    response = client.post(WEBHOOK, json={"sender": "alice", "message": "hello"})
+    assert response.status_code == 200
+    assert response.json() == [{"text": "echo: hello"}]
+
+
+def test_messages_in_and_out_are_logged(client: TestClient, services: Services) -> None:
+    client.post(WEBHOOK, json={"sender": "alice", "message": "hello"})
+    with services.session_factory() as session:
+        rows = session.scalars(select(Message).order_by(Message.id)).all()
+    assert [(row.direction, row.author) for row in rows] == [("in", "patient"), ("out", "bot")]
+    assert all(row.channel == "rest" for row in rows)
+
+
+def test_same_sender_keeps_one_conversation(
+    client: TestClient, fake_rasa: FakeRasa, services: Services
+) -> None:
+    client.post(WEBHOOK, json={"sender": "alice", "message": "one"})
+    client.post(WEBHOOK, json={"sender": "alice", "message": "two"})
+    client.post(WEBHOOK, json={"sender": "bob", "message": "three"})
+    ids = [conversation_id for conversation_id, _ in fake_rasa.received]
+    assert ids[0] == ids[1] != ids[2]
+    with services.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 2
+
+
+def test_phone_number_never_reaches_rasa(client: TestClient, fake_rasa: FakeRasa) -> None:
+    client.post(WEBHOOK, json={"sender": "+15551234567", "message": "hi"})
+    conversation_id, _ = fake_rasa.received[0]
+    assert "5551234567" not in conversation_id
+    assert len(conversation_id) == 32 and conversation_id.isalnum()
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("/greet", "greet"),
+        ("/restart", "restart"),
+        ('/book_appointment{"x":1}', 'book_appointment{"x":1}'),
+        ("  //greet", "greet"),
+        ("/ /stop", "stop"),
+    ],
+)
+def test_leading_slash_reaches_rasa_as_plain_text(
+    client: TestClient, fake_rasa: FakeRasa, typed: str, sent: str
+) -> None:
+    response = client.post(WEBHOOK, json={"sender": "mallory", "message": typed})
+    assert response.status_code == 200
+    assert fake_rasa.texts == [sent]
+
+
+@pytest.mark.parametrize("message", ["", "   ", "\n\t", "/", " // "])
+def test_empty_messages_are_rejected_and_nothing_is_stored(
+    client: TestClient, services: Services, fake_rasa: FakeRasa, message: str
+) -> None:
+    response = client.post(WEBHOOK, json={"sender": "alice", "message": message})
+    assert response.status_code == 422
+    assert "message" in response.json()["detail"]
+    assert message_count(services) == 0
+    assert fake_rasa.received == []
+
+
+def test_a_10000_character_message_is_rejected_and_nothing_is_stored(
+    client: TestClient, services: Services, fake_rasa: FakeRasa
+) -> None:
+    response = client.post(WEBHOOK, json={"sender": "alice", "message": "a" * 10_000})
+    assert response.status_code == 422
+    assert "too long" in response.json()["detail"]
+    assert message_count(services) == 0
+    assert fake_rasa.received == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json at all",
+        b'{"sender": "alice", "message": ',
+        b"[]",
+        b'{"sender": "alice"}',
+        b'{"message": "hi"}',
+        b'{"sender": "alice", "message": 123}',
+        b'{"sender": ["alice"], "message": "hi"}',
+        b'{"sender": "", "message": "hi"}',
+        b'{"sender": "alice", "message": null}',
+    ],
+)
+def test_malformed_bodies_get_a_clear_4xx_and_nothing_is_stored(
+    client: TestClient, services: Services, body: bytes
+) -> None:
+    response = client.post(WEBHOOK, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"]
+    assert message_count(services) == 0
+
+
+def test_unicode_and_emoji_reach_rasa_and_the_log_intact(
+    client: TestClient, fake_rasa: FakeRasa, services: Services
+) -> None:
+    text_in = "Zoë O'Brien-Núñez 🤒 мне плохо 頭痛"
+    response = client.post(WEBHOOK, json={"sender": "zoë", "message": text_in})
+    assert response.json() == [{"text": f"echo: {text_in}"}]
+    assert fake_rasa.texts == [text_in]
+    from backend.hub import transcript
+
+    with services.session_factory() as session:
+        conversation_id = session.scalars(select(Conversation.id)).one()
+        lines = transcript.transcript(
+            session=session, cipher=services.cipher, conversation_id=conversation_id
+        )
+    assert [line.text for line in lines] == [text_in, f"echo: {text_in}"]
+
+
+def test_message_text_and_sender_are_encrypted_at_rest(
+    client: TestClient, services: Services
+) -> None:
+    client.post(WEBHOOK, json={"sender": "+15557654321", "message": "my secret rash"})
+    with services.engine.connect() as connection:
+        dump = " ".join(
+            str(value)
+            for table in ("conversations", "messages")
+            for row in connection.execute(text(f"SELECT * FROM {table}"))
+            for value in row
+        )
+    assert "secret rash" not in dump
+    assert "5557654321" not in dump
+
+
+def test_a_numbered_reply_picks_the_offered_button(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    offer = client.post(WEBHOOK, json={"sender": "alice", "message": "offer"}).json()
+    assert offer[0]["buttons"][0] == {"title": "Yes please", "payload": "/affirm"}
+    client.post(WEBHOOK, json={"sender": "alice", "message": "1"})
+    client.post(WEBHOOK, json={"sender": "alice", "message": "1"})  # no buttons offered now
+    assert fake_rasa.texts == ["offer", "/affirm", "1"]
+
+
+def test_a_button_title_reply_picks_the_offered_button(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    client.post(WEBHOOK, json={"sender": "alice", "message": "offer"})
+    client.post(WEBHOOK, json={"sender": "alice", "message": "no thanks"})
+    assert fake_rasa.texts == ["offer", "/deny"]
+
+
+def test_rasa_down_returns_503_and_keeps_the_patients_message(
+    client: TestClient, fake_rasa: FakeRasa, services: Services
+) -> None:
+    fake_rasa.down = True
+    response = client.post(WEBHOOK, json={"sender": "alice", "message": "hello?"})
+    assert response.status_code == 503
+    assert "try again" in response.json()["detail"]
+    assert message_count(services) == 1
+
+
+def test_an_emergency_is_answered_by_the_screen_without_rasa(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    response = client.post(
+        WEBHOOK, json={"sender": "alice", "message": "I have crushing chest pain"}
+    )
+    replies = response.json()
+    assert replies[0]["text"] == "Call 911 now."
+    assert "heart attack" in replies[1]["text"]
+    assert fake_rasa.received == []

@@ -1,0 +1,1 @@
+"""Tests of the EHR port, the seed and the FHIR servers."""

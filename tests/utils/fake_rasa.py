@@ -1,0 +1,41 @@
+"""A test double of the Rasa gateway: records what the hub sends and answers from a script."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from backend.hub.rasa_gateway import AssistantUnavailable
+from channels.base import Button, Reply
+
+OFFER_BUTTONS = [
+    Button(title="Yes please", payload="/affirm"),
+    Button(title="No thanks", payload="/deny"),
+]
+
+
+@dataclass
+class FakeRasa:
+    """Answers "offer" with two buttons and anything else with an echo."""
+
+    received: list[tuple[str, str]] = field(default_factory=list)
+    sessions_started: list[str] = field(default_factory=list)
+    down: bool = False
+    active_loop: bool = False
+
+    async def send(self, conversation_id: str, text: str) -> list[Reply]:
+        if self.down:
+            raise AssistantUnavailable("message", "ConnectError")
+        self.received.append((conversation_id, text))
+        if text == "offer":
+            return [Reply(text="Would you like a person?", buttons=list(OFFER_BUTTONS))]
+        return [Reply(text=f"echo: {text}")]
+
+    async def is_idle(self, conversation_id: str) -> bool:
+        return not self.active_loop
+
+    async def start_new_session(self, conversation_id: str) -> None:
+        self.sessions_started.append(conversation_id)
+
+    @property
+    def texts(self) -> list[str]:
+        return [text for _, text in self.received]
