@@ -25,7 +25,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = services or build_services(
-            settings, safety_screen=symptom_rules_screen(settings.emergency_number)
+            settings,
+            safety_screen=symptom_rules_screen(
+                emergency_number=settings.emergency_number,
+                crisis_line=settings.crisis_line,
+                poison_line=settings.poison_line,
+            ),
         )
         app.state.services = built
         logger.info("backend ready (env=%s)", settings.env)

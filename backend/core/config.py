@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     clinic_phone: str = "+1 555-0100"
     clinic_hours: str = "Mon-Fri 8:00-18:00"
     emergency_number: str = "911"
+    crisis_line: str = "988"
+    poison_line: str = "1-800-222-1222"
 
     max_message_chars: int = Field(default=2000, ge=1)
     # A session longer than this many patient messages is closed at the next idle point,

@@ -20,6 +20,12 @@ from channels.base import InboundMessage, InvalidMessage, Reply, pick_button, va
 
 # Rasa reads a leading "/" as an intent or command ("/restart"); patients only send text.
 _COMMAND_PREFIX = re.compile(r"^[\s/]+")
+# Said when Rasa answers nothing (a message with no words, say): a patient is never met with
+# silence, and is always told how to reach a person.
+NOT_UNDERSTOOD = (
+    "Sorry, I didn't catch that. I can help with appointments, symptoms, test results and "
+    "prescriptions, or put you in touch with the care team: just ask for a person."
+)
 # Channels whose patients answer buttons by typing the option's number or title.
 TEXT_CHOICE_CHANNELS = frozenset({"rest", "sms", "whatsapp"})
 
@@ -78,6 +84,7 @@ class Hub:
             else:
                 await self._keep_session_short(session, conversation)
                 replies = await self._rasa.send(conversation.id, rasa_text)
+                replies = replies or [Reply(text=NOT_UNDERSTOOD)]
             transcript.log_outbound(
                 session=session, cipher=self._cipher, conversation=conversation, replies=replies
             )

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from symptom_rules import Engine, EngineConfig, screen
+
 from backend.hub.safety import SafetyAlert, SafetyScreen
 
 
-def symptom_rules_screen(emergency_number: str) -> SafetyScreen | None:
-    """The red-flag screen, or None while symptom_rules offers no screen."""
-    try:
-        import symptom_rules
-    except ImportError:
-        return None
-    screen_fn = getattr(symptom_rules, "screen", None)
-    if screen_fn is None:
-        return None
+def symptom_rules_screen(
+    *, emergency_number: str, crisis_line: str, poison_line: str
+) -> SafetyScreen:
+    """The red-flag screen with the clinic's own phone numbers in its safety-net text.
 
-    def screen(text: str) -> SafetyAlert | None:
-        result = screen_fn(text)
-        if not result.is_emergency:
+    Builds the engine once (a few seconds: vocabulary, rules, spaCy pipeline), at start-up,
+    so no patient waits for it. An import or rule-file error stops the backend from starting:
+    it must never run without its safety screen.
+    """
+    engine = Engine(
+        EngineConfig(
+            emergency_number=emergency_number, crisis_line=crisis_line, poison_line=poison_line
+        )
+    )
+
+    def red_flag_screen(text: str) -> SafetyAlert | None:
+        result = screen(text, engine=engine)
+        if not result.is_emergency or result.level is None:
             return None
         return SafetyAlert(
-            level=result.level, rule_ids=tuple(result.rule_ids),
-            explanation=result.explanation, safety_net=result.safety_net,
+            level=result.level.value,
+            rule_ids=tuple(result.rule_ids),
+            explanation=result.explanation,
+            safety_net=result.safety_net,
         )
 
-    return screen
+    return red_flag_screen

@@ -145,9 +145,7 @@ def test_message_text_and_sender_are_encrypted_at_rest(
     assert "5557654321" not in dump
 
 
-def test_a_numbered_reply_picks_the_offered_button(
-    client: TestClient, fake_rasa: FakeRasa
-) -> None:
+def test_a_numbered_reply_picks_the_offered_button(client: TestClient, fake_rasa: FakeRasa) -> None:
     offer = client.post(WEBHOOK, json={"sender": "alice", "message": "offer"}).json()
     assert offer[0]["buttons"][0] == {"title": "Yes please", "payload": "/affirm"}
     client.post(WEBHOOK, json={"sender": "alice", "message": "1"})
@@ -183,3 +181,12 @@ def test_an_emergency_is_answered_by_the_screen_without_rasa(
     assert replies[0]["text"] == "Call 911 now."
     assert "heart attack" in replies[1]["text"]
     assert fake_rasa.received == []
+
+
+def test_when_rasa_says_nothing_the_patient_is_still_answered(client: TestClient) -> None:
+    response = client.post(
+        "/channels/rest/webhook", json={"sender": "p-silence", "message": "silence"}
+    )
+    assert response.status_code == 200
+    (reply,) = response.json()
+    assert "person" in reply["text"]

@@ -15,7 +15,7 @@ OFFER_BUTTONS = [
 
 @dataclass
 class FakeRasa:
-    """Answers "offer" with two buttons and anything else with an echo."""
+    """Answers "offer" with two buttons, "silence" with nothing, and anything else with an echo."""
 
     received: list[tuple[str, str]] = field(default_factory=list)
     sessions_started: list[str] = field(default_factory=list)
@@ -28,6 +28,8 @@ class FakeRasa:
         self.received.append((conversation_id, text))
         if text == "offer":
             return [Reply(text="Would you like a person?", buttons=list(OFFER_BUTTONS))]
+        if text == "silence":
+            return []
         return [Reply(text=f"echo: {text}")]
 
     async def is_idle(self, conversation_id: str) -> bool:

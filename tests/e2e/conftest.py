@@ -1,0 +1,47 @@
+"""A private copy of the whole system (EHR, Rasa, actions, backend) for the end-to-end tests.
+
+Started once per test session on free ports, with its state in a temporary folder, by the same
+supervisor `make run` uses. Needs the trained model: `make test` trains it first.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts.model_cache import model_path
+from scripts.stack import StackConfig, Supervisor, start_stack
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
+    model = model_path()
+    if not model.exists():
+        pytest.fail(f"no trained model at {model}: run `make train` first (make test does)")
+    var_dir: Path = tmp_path_factory.mktemp("stack")
+    config = StackConfig(
+        var_dir=var_dir, model=model, backend_port=free_port(), rasa_port=free_port(),
+        actions_port=free_port(), ehr_port=free_port(),
+        env={
+            "ENV": "development", "DATABASE_URL": "", "ENCRYPTION_KEY": "e2e-encryption-key-0123",
+            "RASA_TOKEN": "e2e-rasa-token-0123456", "SERVICE_TOKEN": "e2e-service-token-01234",
+        },
+    )
+    log = io.StringIO()
+    supervisor = Supervisor(config, out=log)
+    try:
+        start_stack(supervisor, timeout_s=300)
+    except RuntimeError as exc:
+        pytest.fail(f"the stack did not start: {exc}\n{log.getvalue()[-4000:]}")
+    yield config
+    supervisor.stop()
