@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from symptom_rules import Engine, EngineConfig, screen
-
 from backend.hub.safety import SafetyAlert, SafetyScreen
+from symptom_rules import Engine, EngineConfig, screen
 
 
 def symptom_rules_screen(
