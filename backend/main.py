@@ -14,6 +14,7 @@ from backend.api.routes.webchat import STATIC
 from backend.core.config import Settings, get_settings
 from backend.hub.safety_adapter import symptom_rules_screen
 from backend.services import Services, build_services
+from backend.triage.service import build_engine
 
 logger = logging.getLogger("backend")
 
@@ -24,14 +25,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        built = services or build_services(
-            settings,
-            safety_screen=symptom_rules_screen(
-                emergency_number=settings.emergency_number,
-                crisis_line=settings.crisis_line,
-                poison_line=settings.poison_line,
-            ),
-        )
+        if services is None:
+            engine = build_engine(settings)
+            built = build_services(
+                settings, safety_screen=symptom_rules_screen(engine), triage_engine=engine
+            )
+        else:
+            built = services
         app.state.services = built
         logger.info("backend ready (env=%s)", settings.env)
         yield

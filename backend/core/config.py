@@ -54,7 +54,8 @@ class Settings(BaseSettings):
         if self.env == "development":
             return self
         weak = [
-            name.upper() for name in SECRET_FIELDS
+            name.upper()
+            for name in SECRET_FIELDS
             if getattr(self, name) in PLACEHOLDER_SECRETS or len(getattr(self, name)) < 16
         ]
         if weak:

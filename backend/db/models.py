@@ -58,3 +58,20 @@ class Message(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TriageRecord(Base):
+    """A finished triage, for the clinicians who pick the conversation up.
+
+    The level and the rule ids are kept in clear (they drive the queue's ordering and audits);
+    what the patient said, the answers and the findings are encrypted JSON.
+    """
+
+    __tablename__ = "triage_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    level: Mapped[str] = mapped_column(String(32))
+    rule_ids: Mapped[list[str]] = mapped_column(JSON)
+    summary_ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

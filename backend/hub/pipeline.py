@@ -5,6 +5,7 @@ verify (the channel did) -> store -> red-flag screen -> Rasa -> store replies ->
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
@@ -13,11 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.core.crypto import Cipher
 from backend.db.models import Conversation
 from backend.hub import transcript
-from backend.hub.rasa_gateway import RasaGateway
+from backend.hub.rasa_gateway import AssistantUnavailable, RasaGateway
 from backend.hub.safety import SafetyAlert, SafetyScreen
 from backend.hub.sessions import wants_new_session
 from channels.base import InboundMessage, InvalidMessage, Reply, pick_button, validate_text
 
+logger = logging.getLogger(__name__)
 # Rasa reads a leading "/" as an intent or command ("/restart"); patients only send text.
 _COMMAND_PREFIX = re.compile(r"^[\s/]+")
 # Said when Rasa answers nothing (a message with no words, say): a patient is never met with
@@ -67,13 +69,18 @@ class Hub:
         unacceptable, and AssistantUnavailable (after storing the message) when Rasa is down."""
         with self._sessions() as session:
             conversation = transcript.get_or_create_conversation(
-                session=session, cipher=self._cipher, channel=message.channel,
+                session=session,
+                cipher=self._cipher,
+                channel=message.channel,
                 address=message.address,
             )
             shown_text, rasa_text = self._interpret(session, conversation, message)
             logged = transcript.log_inbound(
-                session=session, cipher=self._cipher, conversation=conversation,
-                message=message, text=shown_text,
+                session=session,
+                cipher=self._cipher,
+                conversation=conversation,
+                message=message,
+                text=shown_text,
             )
             if logged is None:
                 return HubResult(conversation.id, [], duplicate=True)
@@ -81,6 +88,7 @@ class Hub:
             alert = self._screen(shown_text) if self._screen else None
             if alert is not None:
                 replies = emergency_replies(alert)
+                await self._interrupt_dialogue(conversation.id, replies)
             else:
                 await self._keep_session_short(session, conversation)
                 replies = await self._rasa.send(conversation.id, rasa_text)
@@ -111,6 +119,13 @@ class Hub:
         if not plain:
             raise InvalidMessage("message has no text")
         return text, plain
+
+    async def _interrupt_dialogue(self, conversation_id: str, replies: list[Reply]) -> None:
+        """Tell Rasa an emergency interrupted the dialogue; the guidance goes out regardless."""
+        try:
+            await self._rasa.interrupt_for_emergency(conversation_id, [r.text for r in replies])
+        except AssistantUnavailable:
+            logger.warning("Rasa unreachable while recording an emergency in %s", conversation_id)
 
     async def _keep_session_short(self, session: Session, conversation: Conversation) -> None:
         if not wants_new_session(conversation.session_turns, self._max_turns):

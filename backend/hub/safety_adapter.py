@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from backend.hub.safety import SafetyAlert, SafetyScreen
-from symptom_rules import Engine, EngineConfig, screen
+from symptom_rules import Engine, screen
 
 
-def symptom_rules_screen(
-    *, emergency_number: str, crisis_line: str, poison_line: str
-) -> SafetyScreen:
-    """The red-flag screen with the clinic's own phone numbers in its safety-net text.
+def symptom_rules_screen(engine: Engine) -> SafetyScreen:
+    """The red-flag screen of `engine` (built once at start-up with the clinic's numbers).
 
-    Builds the engine once (a few seconds: vocabulary, rules, spaCy pipeline), at start-up,
-    so no patient waits for it. An import or rule-file error stops the backend from starting:
-    it must never run without its safety screen.
+    There is no fallback: if symptom_rules cannot load, the backend does not start, because
+    it must never answer patients without its safety screen.
     """
-    engine = Engine(
-        EngineConfig(
-            emergency_number=emergency_number, crisis_line=crisis_line, poison_line=poison_line
-        )
-    )
 
     def red_flag_screen(text: str) -> SafetyAlert | None:
         result = screen(text, engine=engine)

@@ -61,13 +61,20 @@ def find_conversation(
 
 
 def log_inbound(
-    *, session: Session, cipher: Cipher, conversation: Conversation, message: InboundMessage,
+    *,
+    session: Session,
+    cipher: Cipher,
+    conversation: Conversation,
+    message: InboundMessage,
     text: str,
 ) -> Message | None:
     """Store a patient message; None when the provider already delivered this message id."""
     row = Message(
-        conversation_id=conversation.id, channel=message.channel, direction="in",
-        author="patient", text_ciphertext=cipher.encrypt(text),
+        conversation_id=conversation.id,
+        channel=message.channel,
+        direction="in",
+        author="patient",
+        text_ciphertext=cipher.encrypt(text),
         provider_message_id=message.provider_message_id,
     )
     now = utcnow()
@@ -85,14 +92,21 @@ def log_inbound(
 
 
 def log_outbound(
-    *, session: Session, cipher: Cipher, conversation: Conversation, replies: list[Reply],
+    *,
+    session: Session,
+    cipher: Cipher,
+    conversation: Conversation,
+    replies: list[Reply],
     author: str = "bot",
 ) -> None:
     for reply in replies:
         session.add(
             Message(
-                conversation_id=conversation.id, channel=conversation.channel, direction="out",
-                author=author, text_ciphertext=cipher.encrypt(reply.text),
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+                direction="out",
+                author=author,
+                text_ciphertext=cipher.encrypt(reply.text),
                 buttons_ciphertext=(
                     cipher.encrypt(json.dumps(reply.buttons)) if reply.buttons else None
                 ),
@@ -127,9 +141,12 @@ def transcript(
     ).all()
     return [
         LoggedMessage(
-            author=row.author, direction=row.direction, text=cipher.decrypt(row.text_ciphertext),
+            author=row.author,
+            direction=row.direction,
+            text=cipher.decrypt(row.text_ciphertext),
             buttons=json.loads(cipher.decrypt(row.buttons_ciphertext))
-            if row.buttons_ciphertext else [],
+            if row.buttons_ciphertext
+            else [],
             at=row.created_at,
         )
         for row in reversed(rows)

@@ -18,6 +18,26 @@ class ClinicContact(TypedDict):
     emergency_number: str
 
 
+class TriageQuestion(TypedDict):
+    """A follow-up question; `answers` are suggestions (free text is accepted too)."""
+
+    id: str
+    text: str
+    answers: list[str]
+
+
+class TriageStep(TypedDict):
+    """`POST /internal/triage`: the next question, or the level with why (never both)."""
+
+    next_question: TriageQuestion | None
+    level: str | None
+    emergency: bool
+    explanation: str
+    safety_net: str
+    rule_ids: list[str]
+    record_id: int | None
+
+
 class BackendUnavailable(Exception):
     """The backend did not answer, or answered with an error; the action should apologise."""
 
@@ -33,19 +53,23 @@ class BackendClient:
     def __init__(self, settings: ActionSettings) -> None:
         self._settings = settings
 
-    async def _get(self, path: str) -> Any:
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self._settings.service_token}"}
         timeout = aiohttp.ClientTimeout(total=self._settings.timeout_s)
+        url = self._settings.backend_url + path
         try:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,
-                session.get(self._settings.backend_url + path, headers=headers) as response,
+                session.request(method, url, headers=headers, json=body) as response,
             ):
                 if response.status != 200:
                     raise BackendUnavailable(path, f"HTTP {response.status}")
                 return await response.json()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise BackendUnavailable(path, type(exc).__name__) from exc
+
+    async def _get(self, path: str) -> Any:
+        return await self._call("GET", path)
 
     async def clinic_contact(self) -> ClinicContact:
         """The clinic's name, phone number, opening hours and emergency number."""
@@ -55,4 +79,23 @@ class BackendClient:
             phone=str(data["phone"]),
             hours=str(data["hours"]),
             emergency_number=str(data["emergency_number"]),
+        )
+
+    async def triage(
+        self, *, conversation_id: str, complaint: str, answers: dict[str, str]
+    ) -> TriageStep:
+        """One triage step for the conversation: the next question or the decision."""
+        data = await self._call(
+            "POST",
+            "/internal/triage",
+            {"conversation_id": conversation_id, "complaint": complaint, "answers": answers},
+        )
+        return TriageStep(
+            next_question=data["next_question"],
+            level=data["level"],
+            emergency=bool(data["emergency"]),
+            explanation=str(data["explanation"]),
+            safety_net=str(data["safety_net"]),
+            rule_ids=list(data["rule_ids"]),
+            record_id=data["record_id"],
         )

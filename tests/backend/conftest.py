@@ -39,7 +39,8 @@ def chest_pain_screen(text: str) -> SafetyAlert | None:
     if "crushing chest pain" not in text.lower():
         return None
     return SafetyAlert(
-        level="emergency_ambulance", rule_ids=("RF-TEST-001",),
+        level="emergency_ambulance",
+        rule_ids=("RF-TEST-001",),
         explanation="Crushing chest pain can be a sign of a heart attack.",
         safety_net="Call 911 now.",
     )

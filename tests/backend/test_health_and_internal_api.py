@@ -52,7 +52,9 @@ def test_health_is_ok_when_every_dependency_answers(
     tmp_path: Path, healthy_dependency: str
 ) -> None:
     settings = make_settings(
-        tmp_path, rasa_url=healthy_dependency, actions_url=healthy_dependency,
+        tmp_path,
+        rasa_url=healthy_dependency,
+        actions_url=healthy_dependency,
         ehr_base_url=healthy_dependency + "/fhir",
     )
     upgrade(settings.effective_database_url)

@@ -190,3 +190,22 @@ def test_when_rasa_says_nothing_the_patient_is_still_answered(client: TestClient
     assert response.status_code == 200
     (reply,) = response.json()
     assert "person" in reply["text"]
+
+
+def test_an_emergency_stops_any_form_in_rasa_and_records_the_guidance(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    client.post(WEBHOOK, json={"sender": "bob", "message": "I'd like to book"})
+    client.post(WEBHOOK, json={"sender": "bob", "message": "I have crushing chest pain"})
+    ((conversation_id, said),) = fake_rasa.interrupted
+    assert conversation_id == fake_rasa.received[0][0]
+    assert said[0] == "Call 911 now."
+
+
+def test_an_emergency_is_answered_even_when_rasa_is_down(
+    client: TestClient, fake_rasa: FakeRasa
+) -> None:
+    fake_rasa.down = True
+    response = client.post(WEBHOOK, json={"sender": "carol", "message": "crushing chest pain"})
+    assert response.status_code == 200
+    assert response.json()[0]["text"] == "Call 911 now."

@@ -6,11 +6,13 @@ import pytest
 
 from backend.hub.safety import SafetyScreen
 from backend.hub.safety_adapter import symptom_rules_screen
+from symptom_rules import Engine, EngineConfig
 
 
 @pytest.fixture(scope="module")
 def uk_screen() -> SafetyScreen:
-    return symptom_rules_screen(emergency_number="999", crisis_line="111", poison_line="111")
+    engine = Engine(EngineConfig(emergency_number="999", crisis_line="111", poison_line="111"))
+    return symptom_rules_screen(engine)
 
 
 def test_an_emergency_is_flagged_with_the_clinics_emergency_number(uk_screen: SafetyScreen) -> None:

@@ -53,7 +53,8 @@ def test_reconnecting_with_the_token_shows_the_history(client: TestClient) -> No
         pass
     assert same_token == token
     assert [(m["author"], m["text"]) for m in history] == [
-        ("patient", "hello"), ("bot", "echo: hello"),
+        ("patient", "hello"),
+        ("bot", "echo: hello"),
     ]
 
 

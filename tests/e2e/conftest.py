@@ -30,11 +30,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
         pytest.fail(f"no trained model at {model}: run `make train` first (make test does)")
     var_dir: Path = tmp_path_factory.mktemp("stack")
     config = StackConfig(
-        var_dir=var_dir, model=model, backend_port=free_port(), rasa_port=free_port(),
-        actions_port=free_port(), ehr_port=free_port(),
+        var_dir=var_dir,
+        model=model,
+        backend_port=free_port(),
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        ehr_port=free_port(),
         env={
-            "ENV": "development", "DATABASE_URL": "", "ENCRYPTION_KEY": "e2e-encryption-key-0123",
-            "RASA_TOKEN": "e2e-rasa-token-0123456", "SERVICE_TOKEN": "e2e-service-token-01234",
+            "ENV": "development",
+            "DATABASE_URL": "",
+            "ENCRYPTION_KEY": "e2e-encryption-key-0123",
+            "RASA_TOKEN": "e2e-rasa-token-0123456",
+            "SERVICE_TOKEN": "e2e-service-token-01234",
         },
     )
     log = io.StringIO()

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 def say(stack: StackConfig, sender: str, message: object) -> httpx.Response:
     return httpx.post(
         f"{stack.backend_url}/channels/rest/webhook",
-        json={"sender": sender, "message": message}, timeout=60,
+        json={"sender": sender, "message": message},
+        timeout=60,
     )
 
 
@@ -61,7 +62,9 @@ def test_slash_commands_reach_rasa_as_plain_text_never_as_intents(stack: StackCo
     assert "greet" in texts and "restart" in texts
     assert not any(t.startswith("/") for t in texts)
     restarts = [
-        event for cid in sender_ids for event in rasa_tracker(stack, cid)["events"]
+        event
+        for cid in sender_ids
+        for event in rasa_tracker(stack, cid)["events"]
         if event["event"] == "restart"
     ]
     assert restarts == []

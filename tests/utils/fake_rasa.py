@@ -19,6 +19,7 @@ class FakeRasa:
 
     received: list[tuple[str, str]] = field(default_factory=list)
     sessions_started: list[str] = field(default_factory=list)
+    interrupted: list[tuple[str, list[str]]] = field(default_factory=list)
     down: bool = False
     active_loop: bool = False
 
@@ -37,6 +38,14 @@ class FakeRasa:
 
     async def start_new_session(self, conversation_id: str) -> None:
         self.sessions_started.append(conversation_id)
+
+    async def interrupt_for_emergency(self, conversation_id: str, said: list[str]) -> None:
+        if self.down:
+            raise AssistantUnavailable("emergency", "ConnectError")
+        self.interrupted.append((conversation_id, said))
+
+    async def close(self) -> None:
+        return None
 
     @property
     def texts(self) -> list[str]:

@@ -57,7 +57,9 @@ async def healthz(services: ServicesDep, response: Response) -> HealthPublic:
     )
     dependencies = {
         "database": await asyncio.to_thread(_check_database, services),
-        "rasa": rasa, "actions": actions, "ehr": ehr,
+        "rasa": rasa,
+        "actions": actions,
+        "ehr": ehr,
     }
     healthy = all(dep.ok for dep in dependencies.values())
     if not healthy:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from typing import Annotated
 
-from backend.api.deps import ServiceCaller, SettingsDep
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+
+from backend.api.deps import ServiceCaller, ServicesDep, SettingsDep
+from backend.triage.service import UnknownConversation, triage_step
 
 router = APIRouter(prefix="/internal", tags=["internal"], dependencies=[ServiceCaller])
 
@@ -21,6 +24,68 @@ class ClinicContactPublic(BaseModel):
 def clinic_contact(settings: SettingsDep) -> ClinicContactPublic:
     """The clinic's public contact details."""
     return ClinicContactPublic(
-        name=settings.clinic_name, phone=settings.clinic_phone, hours=settings.clinic_hours,
+        name=settings.clinic_name,
+        phone=settings.clinic_phone,
+        hours=settings.clinic_hours,
         emergency_number=settings.emergency_number,
+    )
+
+
+class TriageIn(BaseModel):
+    conversation_id: str = Field(min_length=1, max_length=64)
+    complaint: str = Field(min_length=1, max_length=2000)
+    answers: dict[str, Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=dict, max_length=40
+    )
+
+
+class QuestionPublic(BaseModel):
+    id: str
+    text: str
+    answers: list[str]
+
+
+class TriagePublic(BaseModel):
+    """Either `next_question`, or `level` with why and what to watch for (never both)."""
+
+    next_question: QuestionPublic | None
+    level: str | None
+    emergency: bool
+    explanation: str
+    safety_net: str
+    rule_ids: list[str]
+    record_id: int | None
+
+
+@router.post("/triage")
+def triage_step_route(body: TriageIn, services: ServicesDep) -> TriagePublic:
+    """One step of symptom triage; the finished decision is recorded for clinicians."""
+    if services.triage_engine is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "triage is not configured")
+    with services.session_factory() as session:
+        try:
+            step = triage_step(
+                session=session,
+                cipher=services.cipher,
+                engine=services.triage_engine,
+                conversation_id=body.conversation_id,
+                complaint=body.complaint,
+                answers=body.answers,
+            )
+        except UnknownConversation as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    result = step.result
+    question = result.next_question
+    return TriagePublic(
+        next_question=(
+            QuestionPublic(id=question.id, text=question.text, answers=list(question.answers))
+            if question
+            else None
+        ),
+        level=result.disposition.value if result.disposition else None,
+        emergency=result.is_emergency,
+        explanation=result.explanation,
+        safety_net=result.safety_net,
+        rule_ids=list(result.rule_ids),
+        record_id=step.record_id,
     )

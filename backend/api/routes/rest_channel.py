@@ -28,9 +28,7 @@ class RestReplyPublic(BaseModel):
     buttons: list[ButtonPublic] | None = None
 
 
-@router.post(
-    "/webhook", response_model=list[RestReplyPublic], response_model_exclude_none=True
-)
+@router.post("/webhook", response_model=list[RestReplyPublic], response_model_exclude_none=True)
 async def rest_webhook(body: RestMessageIn, hub: HubDep) -> list[rest.RestReply]:
     """Send one patient message; answers with the assistant's replies."""
     inbound = InboundMessage(channel=rest.CHANNEL, address=body.sender, text=body.message)

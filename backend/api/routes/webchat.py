@@ -53,11 +53,17 @@ class _ChatSocket:
         await self.send({"type": "session", "token": self.token})
         with self.services.session_factory() as session:
             conversation = transcript.find_conversation(
-                session=session, cipher=self.services.cipher, channel=webchat.CHANNEL,
+                session=session,
+                cipher=self.services.cipher,
+                channel=webchat.CHANNEL,
                 address=self.token,
             )
-            lines = [] if conversation is None else transcript.transcript(
-                session=session, cipher=self.services.cipher, conversation_id=conversation.id
+            lines = (
+                []
+                if conversation is None
+                else transcript.transcript(
+                    session=session, cipher=self.services.cipher, conversation_id=conversation.id
+                )
             )
         history = [_entry(line) for line in lines]
         await self.send({"type": "history", "messages": history})

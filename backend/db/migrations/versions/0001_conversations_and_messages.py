@@ -28,8 +28,9 @@ def upgrade() -> None:
     op.create_table(
         "messages",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("conversation_id", sa.String(32), sa.ForeignKey("conversations.id"),
-                  nullable=False),
+        sa.Column(
+            "conversation_id", sa.String(32), sa.ForeignKey("conversations.id"), nullable=False
+        ),
         sa.Column("channel", sa.String(16), nullable=False),
         sa.Column("direction", sa.String(3), nullable=False),
         sa.Column("author", sa.String(16), nullable=False),

@@ -1,0 +1,87 @@
+"""Stepwise triage for the dialogue, and the record clinicians read when it is finished."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.core.config import Settings
+from backend.core.crypto import Cipher
+from backend.db.models import Conversation, TriageRecord
+from symptom_rules import Engine, EngineConfig, TriageResult, triage
+
+
+def build_engine(settings: Settings) -> Engine:
+    """The triage engine with the clinic's phone numbers (a few seconds: build it once)."""
+    return Engine(
+        EngineConfig(
+            emergency_number=settings.emergency_number,
+            crisis_line=settings.crisis_line,
+            poison_line=settings.poison_line,
+        )
+    )
+
+
+class UnknownConversation(LookupError):
+    """The conversation id is not one the hub created; the caller must not make one up."""
+
+    def __init__(self, conversation_id: str) -> None:
+        super().__init__(f"no conversation {conversation_id!r}")
+        self.conversation_id = conversation_id
+
+
+@dataclass(frozen=True)
+class TriageStep:
+    """One call's outcome: the next question, or the finished decision (then `record_id`)."""
+
+    result: TriageResult
+    record_id: int | None
+
+
+def triage_step(
+    *,
+    session: Session,
+    cipher: Cipher,
+    engine: Engine,
+    conversation_id: str,
+    complaint: str,
+    answers: dict[str, str],
+) -> TriageStep:
+    """Triage the complaint with the answers so far; store the decision once it is made."""
+    if session.get(Conversation, conversation_id) is None:
+        raise UnknownConversation(conversation_id)
+    result = triage(complaint, answers=answers, engine=engine)
+    if result.disposition is None:
+        return TriageStep(result, None)
+    summary = {
+        "complaint": complaint,
+        "answers": answers,
+        "findings": [
+            {"id": f.id, "status": f.status, "subject": f.subject} for f in result.findings
+        ],
+        "protocols": list(result.protocols),
+        "explanation": result.explanation,
+    }
+    record = TriageRecord(
+        conversation_id=conversation_id,
+        level=result.disposition.value,
+        rule_ids=list(result.rule_ids),
+        summary_ciphertext=cipher.encrypt(json.dumps(summary)),
+    )
+    session.add(record)
+    session.commit()
+    return TriageStep(result, record.id)
+
+
+def latest_record(*, session: Session, conversation_id: str) -> TriageRecord | None:
+    """The conversation's most recent finished triage."""
+    query = (
+        select(TriageRecord)
+        .where(TriageRecord.conversation_id == conversation_id)
+        .order_by(TriageRecord.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).first()
