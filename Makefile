@@ -26,11 +26,10 @@ help: ## list the targets
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements/backend.txt -r requirements/dev.txt
 	@touch $@
 
-.venv-rasa/.installed: requirements/rasa.txt
+.venv-rasa/.installed: requirements/rasa.txt requirements/rasa-constraints.txt
 	@echo "[install] Rasa environment (Python 3.10, includes TensorFlow: several minutes): .venv-rasa"
 	@test -x $(PY_RASA) || $(PYTHON_310) -m venv .venv-rasa
-	$(PY_RASA) -m pip install $(PIP_FLAGS) --upgrade "pip<25"
-	$(PY_RASA) -m pip install $(PIP_FLAGS) -r requirements/rasa.txt
+	$(PY_RASA) -m pip install $(PIP_FLAGS) -r requirements/rasa.txt -c requirements/rasa-constraints.txt
 	@touch $@
 
 .venv-ehr/.installed: requirements/ehr.txt

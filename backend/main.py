@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from backend.api.main import api_router
+from backend.api.routes import dev_outbox
 from backend.api.routes.webchat import STATIC
 from backend.core.config import Settings, get_settings
 from backend.hub.safety_adapter import symptom_rules_screen
-from backend.services import Services, build_services
+from backend.services import Services, build_services, ehr_from_settings
 from backend.triage.service import build_engine
 
 logger = logging.getLogger("backend")
@@ -28,7 +29,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if services is None:
             engine = build_engine(settings)
             built = build_services(
-                settings, safety_screen=symptom_rules_screen(engine), triage_engine=engine
+                settings,
+                safety_screen=symptom_rules_screen(engine),
+                triage_engine=engine,
+                ehr=ehr_from_settings(settings),
             )
         else:
             built = services
@@ -43,5 +47,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         docs_url="/docs" if settings.env == "development" else None,
     )
     app.include_router(api_router)
+    if settings.env == "development":
+        app.include_router(dev_outbox.router)  # /dev/outbox: development only
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

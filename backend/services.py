@@ -12,12 +12,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.core.config import Settings
 from backend.core.crypto import Cipher
 from backend.db.session import make_engine, make_session_factory
+from backend.ehr import Ehr
+from backend.ehr.factory import connect_ehr
+from backend.hub.keywords import KeywordDesk
+from backend.hub.outbound import DevOutboxTransport, PhoneOutbound, Transport, TwilioTransport
 from backend.hub.pipeline import Hub
 from backend.hub.rasa_gateway import HttpRasaGateway, RasaGateway
 from backend.hub.safety import SafetyScreen
+from backend.hub.telegram_outbound import TelegramOutbound
+from channels.twilio.client import TwilioMessenger
 
 if TYPE_CHECKING:
-    from symptom_rules import Engine
+    from symptom_rules import Engine as TriageEngine
 
 
 @dataclass
@@ -29,9 +35,16 @@ class Services:
     http: httpx.AsyncClient
     rasa: RasaGateway
     hub: Hub
-    triage_engine: Engine | None = None  # None only in tests that do not triage
+    triage_engine: TriageEngine | None = None  # None only in tests that do not triage
+    ehr: Ehr | None = None  # None only in tests that do not reach the EHR
+    phone_outbound: PhoneOutbound | None = None  # SMS and WhatsApp senders
+    telegram: TelegramOutbound | None = None  # Telegram sender
 
     async def close(self) -> None:
+        if self.telegram is not None:
+            await self.telegram.aclose()
+        if self.ehr is not None:
+            await self.ehr.aclose()
         await self.rasa.close()
         await self.http.aclose()
         self.engine.dispose()
@@ -42,7 +55,8 @@ def build_services(
     *,
     rasa: RasaGateway | None = None,
     safety_screen: SafetyScreen | None = None,
-    triage_engine: Engine | None = None,
+    triage_engine: TriageEngine | None = None,
+    ehr: Ehr | None = None,
 ) -> Services:
     """Wire the backend. Tests pass their own Rasa double; production uses Rasa over HTTP."""
     engine = make_engine(settings.effective_database_url)
@@ -59,5 +73,60 @@ def build_services(
         safety_screen=safety_screen,
         max_message_chars=settings.max_message_chars,
         session_max_turns=settings.session_max_turns,
+        keywords=KeywordDesk(
+            cipher=cipher, clinic_name=settings.clinic_name, clinic_phone=settings.clinic_phone
+        ),
     )
-    return Services(settings, engine, session_factory, cipher, http, gateway, hub, triage_engine)
+    phone_outbound = PhoneOutbound(
+        session_factory=session_factory,
+        cipher=cipher,
+        transport=phone_transport(settings, session_factory=session_factory, cipher=cipher),
+        whatsapp_templates=settings.twilio_whatsapp_templates,
+    )
+    return Services(
+        settings,
+        engine,
+        session_factory,
+        cipher,
+        http,
+        gateway,
+        hub,
+        triage_engine,
+        ehr,
+        phone_outbound=phone_outbound,
+        telegram=TelegramOutbound(
+            session_factory=session_factory,
+            cipher=cipher,
+            bot_token=settings.telegram_bot_token,
+            api_base_url=settings.telegram_api_base_url,
+        ),
+    )
+
+
+def phone_transport(
+    settings: Settings, *, session_factory: sessionmaker[Session], cipher: Cipher
+) -> Transport:
+    """Twilio when an account is configured, the development outbox otherwise."""
+    if not settings.twilio_account_configured:
+        return DevOutboxTransport(session_factory=session_factory, cipher=cipher)
+    messenger = TwilioMessenger(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        senders={"sms": settings.twilio_from_number, "whatsapp": settings.twilio_whatsapp_from},
+        status_callback=settings.public_base_url.rstrip("/") + "/channels/twilio/status",
+        api_base_url=settings.twilio_api_base_url,
+    )
+    return TwilioTransport(messenger)
+
+
+def ehr_from_settings(settings: Settings) -> Ehr:
+    """The EHR port as configured (raises ValueError on an incomplete SMART setup)."""
+    return connect_ehr(
+        base_url=settings.ehr_base_url,
+        auth=settings.ehr_auth,
+        smart_client_id=settings.ehr_smart_client_id or None,
+        smart_key_file=settings.ehr_smart_key_file or None,
+        smart_scope=settings.ehr_smart_scope,
+        smart_alg=settings.ehr_smart_alg,
+        timeout_s=settings.ehr_timeout_s,
+    )

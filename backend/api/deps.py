@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from backend.core.config import Settings
+from backend.hub.outbound import PhoneOutbound
 from backend.hub.pipeline import Hub
 from backend.services import Services
 
@@ -42,3 +43,12 @@ def require_service_token(
 
 
 ServiceCaller = Depends(require_service_token)
+
+
+def get_phone_outbound(services: ServicesDep) -> PhoneOutbound:
+    if services.phone_outbound is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "phone channels are not set up")
+    return services.phone_outbound
+
+
+PhoneOutboundDep = Annotated[PhoneOutbound, Depends(get_phone_outbound)]

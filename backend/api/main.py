@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from backend.api.routes import health, internal, rest_channel, webchat
+from backend.api.routes import (
+    console_handoffs,
+    console_page,
+    console_session,
+    health,
+    internal,
+    internal_handoffs,
+    rest_channel,
+    telegram_channel,
+    twilio_channel,
+    webchat,
+)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(rest_channel.router)
+api_router.include_router(twilio_channel.router)
+api_router.include_router(telegram_channel.router)
 api_router.include_router(internal.router)
 api_router.include_router(webchat.router)
+api_router.include_router(internal_handoffs.router)
+api_router.include_router(console_session.router)
+api_router.include_router(console_handoffs.router)
+api_router.include_router(console_page.router)

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     rasa_timeout_s: float = 30.0
     actions_url: str = "http://127.0.0.1:5055"
     ehr_base_url: str = "http://127.0.0.1:8090/fhir"
+    ehr_auth: Literal["none", "smart"] = "none"
+    ehr_smart_client_id: str = ""
+    ehr_smart_key_file: str = ""
+    ehr_smart_scope: str = "system/*.read system/*.write"
+    ehr_smart_alg: Literal["RS384", "ES384"] = "RS384"
+    ehr_timeout_s: float = Field(default=5.0, gt=0)
     health_timeout_s: float = 2.0
 
     clinic_name: str = "Riverside Family Health"
@@ -48,6 +54,22 @@ class Settings(BaseSettings):
     # A session longer than this many patient messages is closed at the next idle point,
     # so Rasa's per-turn replay stays short (docs/architecture.md, "Sessions").
     session_max_turns: int = Field(default=20, ge=2)
+
+    # Twilio (SMS and WhatsApp). Inbound webhooks need the auth token and the public base URL
+    # Twilio calls (signatures cover the exact URL); outbound needs the account sid, the token
+    # and a sending number per channel. With no account, outbound goes to the dev outbox.
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""  # E.164, SMS sender
+    twilio_whatsapp_from: str = ""  # E.164 (with or without "whatsapp:"), WhatsApp sender
+    public_base_url: str = "http://127.0.0.1:8000"
+    twilio_api_base_url: str = "https://api.twilio.com"  # tests point this at a local double
+    # WhatsApp outside the 24-hour window: approved templates, message kind -> Content API sid
+    # (JSON in the environment, e.g. {"appointment_reminder": "HX..."}).
+    twilio_whatsapp_templates: dict[str, str] = Field(default_factory=dict)
+
+    # Clinician console: hours a sign-in lasts (then the clinician signs in again).
+    clinician_session_hours: float = Field(default=8.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -65,6 +87,36 @@ class Settings(BaseSettings):
                 "print(secrets.token_urlsafe(32))')"
             )
         return self
+
+    # Telegram: the bot's token (from @BotFather), the secret given to setWebhook (checked on
+    # every update), and the Bot API base (tests point it at a local double).
+    telegram_bot_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    @model_validator(mode="after")
+    def _refuse_half_configured_channels(self) -> Settings:
+        if self.twilio_account_sid and not self.twilio_auth_token:
+            raise ValueError("TWILIO_ACCOUNT_SID is set: set TWILIO_AUTH_TOKEN too")
+        if self.telegram_bot_token and len(self.telegram_secret_token) < 16:
+            raise ValueError(
+                "TELEGRAM_BOT_TOKEN is set: set TELEGRAM_SECRET_TOKEN to a random secret of at "
+                "least 16 characters (and pass it to setWebhook as secret_token)"
+            )
+        if (
+            self.twilio_auth_token
+            and self.env == "production"
+            and not self.public_base_url.startswith("https://")
+        ):
+            raise ValueError(
+                "PUBLIC_BASE_URL must be the https URL Twilio calls (webhook signatures cover it)"
+            )
+        return self
+
+    @property
+    def twilio_account_configured(self) -> bool:
+        """True when outbound SMS/WhatsApp can go through Twilio rather than the dev outbox."""
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
 
     @property
     def effective_database_url(self) -> str:

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.crypto import Cipher
 from backend.db.models import Conversation
+from backend.handoff.service import open_handoff
+from backend.handoff.states import Priority, Reason
 from backend.hub import transcript
+from backend.hub.keywords import KeywordDesk
 from backend.hub.rasa_gateway import AssistantUnavailable, RasaGateway
 from backend.hub.safety import SafetyAlert, SafetyScreen
 from backend.hub.sessions import wants_new_session
@@ -56,6 +59,7 @@ class Hub:
         safety_screen: SafetyScreen | None,
         max_message_chars: int,
         session_max_turns: int,
+        keywords: KeywordDesk | None = None,
     ) -> None:
         self._sessions = session_factory
         self._cipher = cipher
@@ -63,6 +67,7 @@ class Hub:
         self._screen = safety_screen
         self._max_chars = max_message_chars
         self._max_turns = session_max_turns
+        self._keywords = keywords
 
     async def handle(self, message: InboundMessage) -> HubResult:
         """Store, screen and answer one message. Raises InvalidMessage before storing anything
@@ -85,9 +90,23 @@ class Hub:
             if logged is None:
                 return HubResult(conversation.id, [], duplicate=True)
 
-            alert = self._screen(shown_text) if self._screen else None
-            if alert is not None:
+            # Carrier keywords (STOP/START/HELP on phone channels) are the hub's to answer.
+            keyword_replies = (
+                self._keywords.answer(session=session, message=message) if self._keywords else None
+            )
+            alert = self._screen(shown_text) if self._screen and keyword_replies is None else None
+            if keyword_replies is not None:
+                replies = keyword_replies
+            elif alert is not None:
                 replies = emergency_replies(alert)
+                escalate_emergency(
+                    session=session,
+                    cipher=self._cipher,
+                    conversation_id=conversation.id,
+                    alert=alert,
+                    text=shown_text,
+                )
+                replies.append(Reply(text=CARE_TEAM_ALERTED))
                 await self._interrupt_dialogue(conversation.id, replies)
             else:
                 await self._keep_session_short(session, conversation)
@@ -108,8 +127,8 @@ class Hub:
         if message.choice_index is not None:
             if not 0 <= message.choice_index < len(offered):
                 raise InvalidMessage("that choice is no longer offered; please type your answer")
-            button = offered[message.choice_index]
-            return button["title"], button["payload"]
+            chosen = offered[message.choice_index]
+            return chosen["title"], chosen["payload"]
         text = validate_text(message.text, max_chars=self._max_chars)
         if message.channel in TEXT_CHOICE_CHANNELS and offered:
             button = pick_button(text, offered)
@@ -134,6 +153,31 @@ class Hub:
             await self._rasa.start_new_session(conversation.id)
             conversation.session_turns = 1
             session.commit()
+
+
+CARE_TEAM_ALERTED = (
+    "I have also alerted the clinic's care team, so a clinician will see this conversation. "
+    "Do not wait for them: follow the advice above now."
+)
+
+
+def escalate_emergency(
+    *, session: Session, cipher: Cipher, conversation_id: str, alert: SafetyAlert, text: str
+) -> None:
+    """Put the conversation at the top of the clinicians' queue (urgent priority)."""
+    open_handoff(
+        session=session,
+        cipher=cipher,
+        conversation_id=conversation_id,
+        reason=Reason.EMERGENCY,
+        priority=Priority.URGENT,
+        summary={
+            "level": alert.level,
+            "rule_ids": list(alert.rule_ids),
+            "explanation": alert.explanation,
+            "message": text,
+        },
+    )
 
 
 def emergency_replies(alert: SafetyAlert) -> list[Reply]:

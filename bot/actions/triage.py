@@ -12,7 +12,12 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendUnavailable, TriageStep
+from bot.actions.backend_client import (
+    BackendClient,
+    BackendUnavailable,
+    ClinicContact,
+    TriageStep,
+)
 from bot.actions.settings import ActionSettings
 
 # How each level is put to the patient: advice on where to get care, never a diagnosis.
@@ -23,6 +28,7 @@ LEVEL_ADVICE = {
     "consultation": "You should book an appointment with a clinician in the next few days.",
     "self_care": "This can usually be looked after at home.",
 }
+BOOKING_LEVELS = frozenset({"consultation_24", "consultation"})
 ANSWER_BUTTONS = {"yes": "Yes", "no": "No", "not sure": "Not sure"}
 TRIAGE_SLOTS = (
     "triage_complaint",
@@ -56,10 +62,14 @@ def step_events(step: TriageStep) -> list[EventType]:
     ]
 
 
-def outcome_text(outcome: dict[str, Any], emergency_number: str) -> str:
-    """Where to get care and why, then what to watch for."""
-    advice = LEVEL_ADVICE.get(str(outcome.get("level")), LEVEL_ADVICE["consultation_24"])
-    parts = [advice.format(emergency=emergency_number), str(outcome.get("explanation") or "")]
+def outcome_text(outcome: dict[str, Any], clinic: ClinicContact | None) -> str:
+    """Where to get care and why, how to book when a visit is advised, what to watch for."""
+    level = str(outcome.get("level"))
+    advice = LEVEL_ADVICE.get(level, LEVEL_ADVICE["consultation_24"])
+    emergency = clinic["emergency_number"] if clinic else "your local emergency number"
+    parts = [advice.format(emergency=emergency), str(outcome.get("explanation") or "")]
+    if clinic and level in BOOKING_LEVELS:
+        parts.append(f"To book, call {clinic['name']} on {clinic['phone']} ({clinic['hours']}).")
     if outcome.get("safety_net"):
         parts.append(str(outcome["safety_net"]))
     return "\n\n".join(part for part in parts if part)
@@ -153,9 +163,10 @@ class ActionTriageOutcome(_UsesBackend, Action):
         outcome = tracker.get_slot("triage_outcome")
         if not outcome:
             return []  # the backend was unreachable: the patient has been told already
+        clinic: ClinicContact | None
         try:
-            emergency = (await self.backend().clinic_contact())["emergency_number"]
+            clinic = await self.backend().clinic_contact()
         except BackendUnavailable:
-            emergency = "your local emergency number"
-        dispatcher.utter_message(text=outcome_text(outcome, emergency))
+            clinic = None
+        dispatcher.utter_message(text=outcome_text(outcome, clinic))
         return []

@@ -159,4 +159,19 @@ async def test_the_outcome_gives_the_level_the_reason_and_the_safety_net(
     )
     text = dispatcher.messages[0]["text"]
     assert "book an appointment" in text
+    assert "To book, call Riverside on +1 555-0100" in text
     assert DECISION["explanation"] in text and DECISION["safety_net"] in text
+
+
+async def test_an_emergency_outcome_sends_for_help_and_never_offers_a_booking(
+    backend: tuple[BackendDouble, BackendClient],
+) -> None:
+    _, client = backend
+    dispatcher = CollectingDispatcher()
+    emergency = {**DECISION, "level": "emergency_ambulance", "emergency": True}
+    await ActionTriageOutcome(client).run(
+        dispatcher, make_tracker(slots={"triage_outcome": emergency}), {}
+    )
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("Please call 999 for an ambulance now.")
+    assert "To book" not in text and "at home" not in text

@@ -14,6 +14,8 @@ from backend.hub.safety import SafetyAlert
 from backend.main import create_app
 from backend.services import Services, build_services
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.twilio_channel import twilio_overrides
+from tests.utils.twilio_double import TwilioDouble
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -67,3 +69,19 @@ def services(settings: Settings, fake_rasa: FakeRasa) -> Services:
 def client(settings: Settings, services: Services) -> Iterator[TestClient]:
     with TestClient(create_app(settings, services)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioDouble]:
+    """A local double of Twilio's Messages API."""
+    double = TwilioDouble().start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def twilio_settings(tmp_path: Path, twilio: TwilioDouble) -> Settings:
+    """Settings with a Twilio account whose API is the local double, database migrated."""
+    built = make_settings(tmp_path, **twilio_overrides(twilio.base_url))
+    upgrade(built.effective_database_url)
+    return built

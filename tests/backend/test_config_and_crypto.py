@@ -54,3 +54,19 @@ def test_address_hash_is_stable_keyed_and_channel_specific() -> None:
     assert cipher.address_hash("sms", "+15551234567") != Cipher("other-secret-xxxx").address_hash(
         "sms", "+15551234567"
     )
+
+
+def test_the_ehr_is_built_from_settings_and_smart_needs_a_client_and_key(tmp_path: Path) -> None:
+    from backend.ehr.fhir_http import FhirHttpEhr
+    from backend.services import ehr_from_settings
+
+    assert isinstance(ehr_from_settings(make_settings(tmp_path)), FhirHttpEhr)
+    with pytest.raises(ValueError, match="client id"):
+        ehr_from_settings(make_settings(tmp_path, ehr_auth="smart"))
+    with pytest.raises(ValueError, match="does not exist"):
+        ehr_from_settings(
+            make_settings(
+                tmp_path, ehr_auth="smart", ehr_smart_client_id="assistant",
+                ehr_smart_key_file=str(tmp_path / "missing.pem"),
+            )
+        )

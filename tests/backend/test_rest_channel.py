@@ -209,3 +209,20 @@ def test_an_emergency_is_answered_even_when_rasa_is_down(
     response = client.post(WEBHOOK, json={"sender": "carol", "message": "crushing chest pain"})
     assert response.status_code == 200
     assert response.json()[0]["text"] == "Call 911 now."
+
+
+def test_an_emergency_puts_the_conversation_at_the_top_of_the_clinicians_queue(
+    client: TestClient, services: Services, fake_rasa: FakeRasa
+) -> None:
+    from backend.handoff.service import queue
+
+    client.post(WEBHOOK, json={"sender": "dave", "message": "I'd like to book"})
+    replies = client.post(
+        WEBHOOK, json={"sender": "dave", "message": "I have crushing chest pain"}
+    ).json()
+    assert "care team" in replies[-1]["text"]
+    with services.session_factory() as session:
+        (handoff,) = queue(session=session)
+    assert handoff.conversation_id == fake_rasa.received[0][0]
+    assert handoff.reason == "emergency" and handoff.priority == "urgent"
+    assert handoff.state == "waiting"

@@ -49,7 +49,11 @@ class _ChatSocket:
 
     async def start(self, hello: dict[str, Any]) -> None:
         token = hello.get("token")
-        self.token = token if webchat.is_plausible_token(token) else webchat.new_session_token()
+        self.token = (
+            token
+            if isinstance(token, str) and webchat.is_plausible_token(token)
+            else webchat.new_session_token()
+        )
         await self.send({"type": "session", "token": self.token})
         with self.services.session_factory() as session:
             conversation = transcript.find_conversation(

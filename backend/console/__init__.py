@@ -1,0 +1,1 @@
+"""The clinician console page (static HTML and JavaScript over /console/api)."""

@@ -1,0 +1,1 @@
+"""Hand-off to clinicians: the state machine, the queue, clinician accounts and sessions."""

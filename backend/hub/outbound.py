@@ -1,0 +1,279 @@
+"""Sending to patients on phone channels (SMS, WhatsApp): consent first, then the provider.
+
+Every outbound message of every kind (a reply, outreach, a clinician's message) goes through
+`PhoneOutbound.deliver`, which checks the number's STOP/START consent before anything leaves,
+renders the replies for the channel and records each body's delivery. The transport is
+Twilio when an account is configured and the development outbox otherwise, chosen once at
+start-up (backend/services.py).
+
+WhatsApp allows free text only within 24 hours of the patient's last message; outside that
+window only approved templates (a Content API sid per message kind, plus variables) may be
+sent, and `deliver` refuses free text with `FreeTextRefused`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from twilio.base.exceptions import TwilioRestException
+
+from backend.core.crypto import Cipher
+from backend.db.models import Conversation, DevOutboxMessage, OutboundDelivery, utcnow
+from backend.hub.keywords import PHONE_CHANNELS, is_opted_out
+from channels.base import Reply
+from channels.twilio.client import ChannelNotConfigured, TwilioMessenger
+from channels.twilio.render import render_for_channel
+
+logger = logging.getLogger(__name__)
+WHATSAPP_WINDOW = timedelta(hours=24)
+_SEND_ERRORS = (TwilioRestException, ChannelNotConfigured)
+
+
+class FreeTextRefused(Exception):
+    """WhatsApp free text outside the 24-hour window: send a template (`deliver_template`)."""
+
+    def __init__(self, conversation_id: str, last_patient_message: datetime) -> None:
+        super().__init__(
+            f"conversation {conversation_id}: the patient last wrote at "
+            f"{last_patient_message.isoformat()}, outside WhatsApp's 24-hour window; "
+            "send an approved template instead"
+        )
+        self.conversation_id = conversation_id
+        self.last_patient_message = last_patient_message
+
+
+class UnknownTemplate(LookupError):
+    """No Content API sid is configured for this message kind (TWILIO_WHATSAPP_TEMPLATES)."""
+
+
+class Transport(Protocol):
+    """Hands one message to a provider; returns (provider message id, status)."""
+
+    def send(self, *, channel: str, to: str, body: str) -> tuple[str | None, str]: ...
+
+    def send_template(
+        self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]
+    ) -> tuple[str | None, str]: ...
+
+
+class TwilioTransport:
+    """Bodies go out through Twilio's Messages API."""
+
+    def __init__(self, messenger: TwilioMessenger) -> None:
+        self._messenger = messenger
+
+    def send(self, *, channel: str, to: str, body: str) -> tuple[str | None, str]:
+        return self._messenger.send(channel=channel, to=to, body=body), "queued"
+
+    def send_template(
+        self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]
+    ) -> tuple[str | None, str]:
+        sid = self._messenger.send_template(
+            channel=channel, to=to, content_sid=content_sid, variables=variables
+        )
+        return sid, "queued"
+
+
+class DevOutboxTransport:
+    """No provider configured: bodies are kept (encrypted) for the development outbox."""
+
+    def __init__(self, *, session_factory: sessionmaker[Session], cipher: Cipher) -> None:
+        self._sessions = session_factory
+        self._cipher = cipher
+
+    def send(self, *, channel: str, to: str, body: str) -> tuple[str | None, str]:
+        with self._sessions() as session:
+            session.add(
+                DevOutboxMessage(
+                    channel=channel,
+                    to_ciphertext=self._cipher.encrypt(to),
+                    text_ciphertext=self._cipher.encrypt(body),
+                )
+            )
+            session.commit()
+        return None, "outbox"
+
+    def send_template(
+        self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]
+    ) -> tuple[str | None, str]:
+        body = f"[template {content_sid}] {json.dumps(variables, ensure_ascii=False)}"
+        return self.send(channel=channel, to=to, body=body)
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A message in the development outbox, decrypted."""
+
+    to: str
+    channel: str
+    text: str
+    at: datetime
+
+
+def dev_outbox(*, session: Session, cipher: Cipher, limit: int = 200) -> list[OutboxEntry]:
+    """The latest messages of the development outbox, newest first."""
+    rows = session.scalars(
+        select(DevOutboxMessage).order_by(DevOutboxMessage.id.desc()).limit(limit)
+    ).all()
+    return [
+        OutboxEntry(
+            to=cipher.decrypt(row.to_ciphertext),
+            channel=row.channel,
+            text=cipher.decrypt(row.text_ciphertext),
+            at=row.created_at,
+        )
+        for row in rows
+    ]
+
+
+class PhoneOutbound:
+    """The one way out to a phone number; refuses every message to an opted-out number."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        cipher: Cipher,
+        transport: Transport,
+        whatsapp_templates: dict[str, str] | None = None,
+    ) -> None:
+        self._sessions = session_factory
+        self._cipher = cipher
+        self._transport = transport
+        self._templates = dict(whatsapp_templates or {})
+
+    async def deliver(
+        self, *, conversation_id: str, replies: list[Reply], kind: str = "reply"
+    ) -> int:
+        """Send `replies` to the conversation's number; the count of messages handed over.
+
+        Nothing is sent to an opted-out number. Raises FreeTextRefused on WhatsApp outside
+        the 24-hour window.
+        """
+        with self._sessions() as session:
+            channel, phone, last_in = self._recipient(session, conversation_id)
+            bodies = [body for reply in replies for body in render_for_channel(reply, channel)]
+            if not bodies or self._blocked(session, conversation_id, channel, kind, phone):
+                return 0
+            if channel == "whatsapp" and _now() - last_in > WHATSAPP_WINDOW:
+                self._record(session, conversation_id, channel, kind, None, "blocked_window")
+                raise FreeTextRefused(conversation_id, last_in)
+        sent = 0
+        for body in bodies:
+            if not await self._hand_over(
+                conversation_id, channel, kind, self._transport.send, to=phone, body=body
+            ):
+                break
+            sent += 1
+        return sent
+
+    async def deliver_template(
+        self,
+        *,
+        conversation_id: str,
+        template: str,
+        variables: dict[str, str],
+        kind: str = "outreach",
+    ) -> int:
+        """Send the approved WhatsApp template configured for `template` (any time of day)."""
+        content_sid = self._templates.get(template)
+        if content_sid is None:
+            raise UnknownTemplate(f"no WhatsApp template is configured for {template!r}")
+        with self._sessions() as session:
+            channel, phone, _ = self._recipient(session, conversation_id)
+            if channel != "whatsapp":
+                raise ValueError(f"templates are for WhatsApp, not {channel}")
+            if self._blocked(session, conversation_id, channel, kind, phone):
+                return 0
+        sent = await self._hand_over(
+            conversation_id,
+            channel,
+            kind,
+            self._transport.send_template,
+            to=phone,
+            content_sid=content_sid,
+            variables=variables,
+        )
+        return int(sent)
+
+    def record_status(self, *, message_sid: str, status: str, error_code: str | None) -> bool:
+        """Record a status callback; False when the message is not one the hub sent."""
+        with self._sessions() as session:
+            row = session.scalars(
+                select(OutboundDelivery).where(OutboundDelivery.provider_message_id == message_sid)
+            ).first()
+            if row is None:
+                return False
+            row.status = status[:32]
+            row.error_code = error_code[:16] if error_code else None
+            row.updated_at = utcnow()
+            session.commit()
+            return True
+
+    def _recipient(self, session: Session, conversation_id: str) -> tuple[str, str, datetime]:
+        """(channel, E.164 number, time of the patient's last message) of a phone conversation."""
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or conversation.channel not in PHONE_CHANNELS:
+            raise ValueError(f"conversation {conversation_id} is not on a phone channel")
+        last_in = conversation.last_message_at
+        last_in = last_in if last_in.tzinfo else last_in.replace(tzinfo=UTC)
+        return conversation.channel, self._cipher.decrypt(conversation.address_ciphertext), last_in
+
+    def _blocked(
+        self, session: Session, conversation_id: str, channel: str, kind: str, phone: str
+    ) -> bool:
+        """True (and recorded) when the number opted out: nothing may be sent to it."""
+        if not is_opted_out(session=session, cipher=self._cipher, phone=phone):
+            return False
+        self._record(session, conversation_id, channel, kind, None, "blocked_opt_out")
+        logger.info("not sending to %s: the number opted out", conversation_id)
+        return True
+
+    async def _hand_over(
+        self, conversation_id: str, channel: str, kind: str, send: Any, **message: Any
+    ) -> bool:
+        """Run one blocking provider call in a thread and record its outcome."""
+        try:
+            sid, status = await asyncio.to_thread(send, channel=channel, **message)
+        except _SEND_ERRORS as exc:
+            code = str(getattr(exc, "code", None) or "no_sender")
+            logger.warning("message for %s not sent (%s)", conversation_id, code)
+            with self._sessions() as session:
+                self._record(session, conversation_id, channel, kind, None, "failed", code)
+            return False
+        with self._sessions() as session:
+            self._record(session, conversation_id, channel, kind, sid, status)
+        return True
+
+    @staticmethod
+    def _record(
+        session: Session,
+        conversation_id: str,
+        channel: str,
+        kind: str,
+        sid: str | None,
+        status: str,
+        error_code: str | None = None,
+    ) -> None:
+        session.add(
+            OutboundDelivery(
+                conversation_id=conversation_id,
+                channel=channel,
+                kind=kind,
+                provider_message_id=sid,
+                status=status,
+                error_code=error_code,
+            )
+        )
+        session.commit()
+
+
+def _now() -> datetime:
+    return utcnow()

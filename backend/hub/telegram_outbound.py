@@ -1,0 +1,88 @@
+"""Sending to Telegram chats with python-telegram-bot's `Bot` (or the development outbox).
+
+The Bot talks to `TELEGRAM_API_BASE_URL` (tests: a local double of the Bot API). With no bot
+token configured, messages go to the development outbox instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import TelegramError
+
+from backend.core.crypto import Cipher
+from backend.db.models import Conversation
+from backend.hub.outbound import DevOutboxTransport
+from channels.base import Reply
+from channels.telegram import CHANNEL, inline_keyboard
+
+logger = logging.getLogger(__name__)
+
+
+class TelegramOutbound:
+    """Replies, keyboards and callback answers for Telegram chats."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        cipher: Cipher,
+        bot_token: str,
+        api_base_url: str = "https://api.telegram.org",
+    ) -> None:
+        self._sessions = session_factory
+        self._cipher = cipher
+        self._bot = (
+            Bot(bot_token, base_url=f"{api_base_url.rstrip('/')}/bot") if bot_token else None
+        )
+        self._outbox = DevOutboxTransport(session_factory=session_factory, cipher=cipher)
+
+    async def deliver(self, *, conversation_id: str, replies: list[Reply]) -> int:
+        """Send `replies` to the conversation's chat; the count of messages sent."""
+        with self._sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.channel != CHANNEL:
+                raise ValueError(f"conversation {conversation_id} is not a Telegram chat")
+            chat_id = self._cipher.decrypt(conversation.address_ciphertext)
+        sent = 0
+        for reply in replies:
+            if not await self.send_text(chat_id=chat_id, reply=reply):
+                break
+            sent += 1
+        return sent
+
+    async def send_text(self, *, chat_id: str, reply: Reply) -> bool:
+        """Send one reply (buttons as an inline keyboard); False when Telegram refused it."""
+        if self._bot is None:
+            options = "".join(f"\n[{b['title']}]" for b in reply.buttons)
+            self._outbox.send(channel=CHANNEL, to=chat_id, body=reply.text + options)
+            return True
+        markup = None
+        if reply.buttons:
+            markup = InlineKeyboardMarkup(
+                [
+                    [InlineKeyboardButton(b["text"], callback_data=b["callback_data"])]
+                    for [b] in inline_keyboard(reply)
+                ]
+            )
+        try:
+            await self._bot.send_message(chat_id=int(chat_id), text=reply.text, reply_markup=markup)
+        except TelegramError as exc:
+            logger.warning("Telegram refused a message: %s", exc.__class__.__name__)
+            return False
+        return True
+
+    async def answer_button(self, callback_query_id: str) -> None:
+        """Stop the button's spinner in the patient's app."""
+        if self._bot is None:
+            return
+        try:
+            await self._bot.answer_callback_query(callback_query_id)
+        except TelegramError as exc:
+            logger.info("callback answer refused: %s", exc.__class__.__name__)
+
+    async def aclose(self) -> None:
+        if self._bot is not None:
+            await self._bot.shutdown()

@@ -1,0 +1,1 @@
+"""SMS and WhatsApp over Twilio: verify and parse webhooks, render replies, send messages."""

@@ -1,0 +1,120 @@
+"""The console page in headless Chromium against the backend (Rasa double): sign in, see the
+queue, claim, read the transcript, resolve and hand back, sign out."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import select
+
+from backend.core.config import Settings
+from backend.db.models import Conversation
+from backend.main import create_app
+from backend.services import Services
+from tests.utils.handoffs import PASSWORD, make_clinician
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SERVICE = {"Authorization": "Bearer test-service-token-0123456789"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def backend_url(settings: Settings, services: Services) -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, services), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the backend did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail("Debian's chromium and chromium-driver are missing: run `make browser`")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_a_clinician_signs_in_claims_reads_and_hands_back(
+    backend_url: str, browser: WebDriver, services: Services
+) -> None:
+    with services.session_factory() as session:
+        make_clinician(session)
+    with httpx.Client(base_url=backend_url, timeout=10) as api:
+        api.post(
+            "/channels/rest/webhook",
+            json={"sender": "+15550001111", "message": "<b>please</b> a nurse"},
+        )
+        with services.session_factory() as session:
+            cid = session.scalars(select(Conversation.id)).one()
+        opened = api.post(
+            "/internal/handoffs",
+            headers=SERVICE,
+            json={"conversation_id": cid, "reason": "patient_request"},
+        )
+        assert opened.status_code == 201
+    wait = WebDriverWait(browser, 20)
+
+    browser.get(backend_url + "/console")
+    wait.until(ec.visibility_of_element_located((By.ID, "email"))).send_keys("ann@clinic.example")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    item = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#queue .item")))
+    assert "PATIENT REQUEST" in item.text.upper() and "5550001111" not in browser.page_source
+    item.click()
+    wait.until(lambda d: "<b>please</b> a nurse" in d.find_element(By.ID, "transcript").text)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#transcript b")  # shown as text, not HTML
+
+    browser.find_element(By.CSS_SELECTOR, "[data-act=claim]").click()
+    wait.until(lambda d: "held by Ann Lee" in d.find_element(By.ID, "detail-meta").text)
+    browser.find_element(By.CSS_SELECTOR, "[data-act=resolve-back]").click()
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#queue .item"))
+
+    browser.find_element(By.ID, "logout").click()
+    wait.until(ec.visibility_of_element_located((By.ID, "email")))
+    browser.refresh()
+    wait.until(ec.visibility_of_element_located((By.ID, "email")))  # still signed out
