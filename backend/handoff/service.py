@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.core.crypto import Cipher
+from backend.core.errors import UnknownConversation
 from backend.db.models import Clinician, Conversation, Handoff, utcnow
 from backend.handoff.states import (
     ACTIVE_STATES,
@@ -27,7 +28,6 @@ from backend.handoff.states import (
     State,
     next_state,
 )
-from backend.triage.service import UnknownConversation
 
 
 class HandoffNotFound(LookupError):

@@ -10,8 +10,19 @@ from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
 from backend.core.crypto import Cipher
+from backend.core.errors import UnknownConversation
 from backend.db.models import Conversation, TriageRecord
+from backend.handoff.service import open_handoff
+from backend.handoff.states import Reason
 from symptom_rules import Engine, EngineConfig, TriageResult, triage
+
+# Levels that put the conversation in the clinicians' queue (the reason sets the priority:
+# emergencies urgent, same-day consultations high).
+ESCALATED_LEVELS = {
+    "emergency_ambulance": Reason.EMERGENCY,
+    "emergency": Reason.EMERGENCY,
+    "consultation_24": Reason.URGENT_TRIAGE,
+}
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -23,14 +34,6 @@ def build_engine(settings: Settings) -> Engine:
             poison_line=settings.poison_line,
         )
     )
-
-
-class UnknownConversation(LookupError):
-    """The conversation id is not one the hub created; the caller must not make one up."""
-
-    def __init__(self, conversation_id: str) -> None:
-        super().__init__(f"no conversation {conversation_id!r}")
-        self.conversation_id = conversation_id
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,19 @@ def triage_step(
     )
     session.add(record)
     session.commit()
+    if result.disposition.value in ESCALATED_LEVELS:
+        open_handoff(
+            session=session,
+            cipher=cipher,
+            conversation_id=conversation_id,
+            reason=ESCALATED_LEVELS[result.disposition.value],
+            summary={
+                "level": result.disposition.value,
+                "rule_ids": list(result.rule_ids),
+                "triage_record": record.id,
+                "explanation": result.explanation,
+            },
+        )
     return TriageStep(result, record.id)
 
 

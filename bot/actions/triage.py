@@ -29,6 +29,7 @@ LEVEL_ADVICE = {
     "self_care": "This can usually be looked after at home.",
 }
 BOOKING_LEVELS = frozenset({"consultation_24", "consultation"})
+SHARED_WITH_CARE_TEAM = frozenset({"emergency_ambulance", "emergency", "consultation_24"})
 ANSWER_BUTTONS = {"yes": "Yes", "no": "No", "not sure": "Not sure"}
 TRIAGE_SLOTS = (
     "triage_complaint",
@@ -68,6 +69,8 @@ def outcome_text(outcome: dict[str, Any], clinic: ClinicContact | None) -> str:
     advice = LEVEL_ADVICE.get(level, LEVEL_ADVICE["consultation_24"])
     emergency = clinic["emergency_number"] if clinic else "your local emergency number"
     parts = [advice.format(emergency=emergency), str(outcome.get("explanation") or "")]
+    if level in SHARED_WITH_CARE_TEAM:  # the backend queued a hand-off for these levels
+        parts.append("I have shared this with the clinic's care team, so a clinician will see it.")
     if clinic and level in BOOKING_LEVELS:
         parts.append(f"To book, call {clinic['name']} on {clinic['phone']} ({clinic['hours']}).")
     if outcome.get("safety_net"):

@@ -175,3 +175,4 @@ async def test_an_emergency_outcome_sends_for_help_and_never_offers_a_booking(
     text = dispatcher.messages[0]["text"]
     assert text.startswith("Please call 999 for an ambulance now.")
     assert "To book" not in text and "at home" not in text
+    assert "care team" in text

@@ -10,11 +10,11 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from backend.core.crypto import Cipher
+from backend.core.errors import UnknownConversation
 from backend.db.models import Handoff, utcnow
 from backend.handoff import service
 from backend.handoff.states import InvalidTransition, Priority, Reason, State
 from backend.services import Services
-from backend.triage.service import UnknownConversation
 from tests.utils.handoffs import claim_race, make_clinician, make_conversation
 
 

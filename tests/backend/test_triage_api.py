@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from backend.core.config import Settings
 from backend.db.models import Conversation, TriageRecord
+from backend.handoff.service import queue
 from backend.main import create_app
 from backend.services import Services, build_services
 from backend.triage.service import build_engine
@@ -77,6 +78,12 @@ def test_questions_come_one_at_a_time_until_a_level_is_recorded(
         assert "headache" not in record.summary_ciphertext  # encrypted at rest
         summary = json.loads(triage_services.cipher.decrypt(record.summary_ciphertext))
     assert summary["complaint"] == complaint and summary["answers"] == answers
+    with triage_services.session_factory() as session:
+        queued = queue(session=session)
+    if result["level"] == "consultation_24":
+        assert [(h.reason, h.priority) for h in queued] == [("urgent_triage", "high")]
+    else:
+        assert queued == []  # routine levels stay with the assistant
 
 
 def test_a_yes_to_a_danger_question_gives_an_emergency_with_the_clinics_number(
@@ -93,6 +100,10 @@ def test_a_yes_to_a_danger_question_gives_an_emergency_with_the_clinics_number(
         result = step(triage_client, cid, "I have chest pain", answers)
     assert result["emergency"] is True
     assert "999" in result["safety_net"]
+    with triage_services.session_factory() as session:
+        (handoff,) = queue(session=session)
+    assert handoff.conversation_id == cid
+    assert (handoff.reason, handoff.priority) == ("emergency", "urgent")
 
 
 def test_triage_refuses_unknown_conversations_and_bad_bodies(triage_client: TestClient) -> None:

@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
 from backend.api.deps import ServiceCaller, ServicesDep, SettingsDep
-from backend.triage.service import UnknownConversation, triage_step
+from backend.core.errors import UnknownConversation
+from backend.triage.service import triage_step
 
 router = APIRouter(prefix="/internal", tags=["internal"], dependencies=[ServiceCaller])
 

@@ -6,10 +6,10 @@ from fastapi import APIRouter, HTTPException, Response, status
 
 from backend.api.console_auth import SessionDep
 from backend.api.deps import ServiceCaller, ServicesDep
+from backend.core.errors import UnknownConversation
 from backend.handoff import service
 from backend.handoff.schemas import HandoffCreate, HandoffOpenedPublic, handoff_opened
 from backend.handoff.states import State
-from backend.triage.service import UnknownConversation
 
 router = APIRouter(prefix="/internal", tags=["internal"], dependencies=[ServiceCaller])
 
