@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.actions.backend_client import BackendClient
 from bot.actions.help import ActionContactClinic, ActionOfferHelp
 from bot.actions.settings import ActionSettings
+from tests.utils.local_http import serve
 
 TOKEN = "test-service-token-0123456789"
 
@@ -17,12 +18,8 @@ TOKEN = "test-service-token-0123456789"
 async def start_backend_double(handler: web.Handler) -> tuple[web.AppRunner, str]:
     app = web.Application()
     app.router.add_get("/internal/clinic", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}"
+    runner, url = await serve(app)
+    return runner, url
 
 
 async def clinic(request: web.Request) -> web.Response:

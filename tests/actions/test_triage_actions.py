@@ -19,6 +19,7 @@ from bot.actions.triage import (
     ValidateTriageForm,
 )
 from tests.actions.conftest import make_tracker
+from tests.utils.local_http import serve
 
 TOKEN = "test-service-token-0123456789"
 QUESTION = {
@@ -67,12 +68,8 @@ async def backend() -> AsyncIterator[tuple[BackendDouble, BackendClient]]:
     app = web.Application()
     app.router.add_post("/internal/triage", double.triage)
     app.router.add_get("/internal/clinic", double.clinic)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield double, BackendClient(ActionSettings(f"http://127.0.0.1:{port}", TOKEN))
+    runner, url = await serve(app)
+    yield double, BackendClient(ActionSettings(url, TOKEN))
     await runner.cleanup()
 
 

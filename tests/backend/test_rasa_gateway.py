@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from backend.hub.rasa_gateway import AssistantUnavailable, HttpRasaGateway
+from tests.utils.local_http import serve
 
 TOKEN = "rasa-token-0123456789"
 
@@ -62,12 +63,8 @@ async def rasa() -> AsyncIterator[tuple[RasaDouble, str]]:
     app.router.add_get("/conversations/{cid}/tracker", double.tracker)
     app.router.add_post("/conversations/{cid}/execute", double.execute)
     app.router.add_post("/conversations/{cid}/tracker/events", double.events)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield double, f"http://127.0.0.1:{port}"
+    runner, url = await serve(app)
+    yield double, url
     await runner.cleanup()
 
 
