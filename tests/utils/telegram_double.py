@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.utils.local_http import JsonAnsweringHandler, serve_in_thread, stop_server
 
 _METHOD = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>\w+)$")
 
@@ -36,7 +37,7 @@ class TelegramDouble:
     def start(self) -> TelegramDouble:
         double = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonAnsweringHandler):
             def do_POST(self) -> None:
                 match = _METHOD.match(self.path)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
@@ -59,25 +60,11 @@ class TelegramDouble:
                     result = True
                 self._answer(200, {"ok": True, "result": result})
 
-            def _answer(self, status: int, payload: dict[str, Any]) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_in_thread(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_server(self._server)
 
     @property
     def messages(self) -> list[dict[str, Any]]:

@@ -7,15 +7,15 @@ request so tests can assert on what would have been sent, and never reaches the 
 from __future__ import annotations
 
 import base64
-import json
 import re
-import threading
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode
 
 from twilio.request_validator import RequestValidator
+
+from tests.utils.local_http import JsonAnsweringHandler, serve_in_thread, stop_server
 
 _MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
 
@@ -47,7 +47,7 @@ class TwilioDouble:
     def start(self) -> TwilioDouble:
         double = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonAnsweringHandler):
             def do_POST(self) -> None:
                 match = _MESSAGES_PATH.match(self.path)
                 length = int(self.headers.get("Content-Length", "0"))
@@ -78,25 +78,11 @@ class TwilioDouble:
                     },
                 )
 
-            def _answer(self, status: int, payload: dict[str, object]) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_in_thread(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_server(self._server)
 
     @property
     def bodies(self) -> list[str]:
