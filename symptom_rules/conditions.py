@@ -99,17 +99,10 @@ class Compare(Condition):
 
 
 @dataclass(frozen=True)
-class AllOf(Condition):
-    """True when every part is true."""
+class _Compound(Condition):
+    """A condition over parts; subclasses say how the parts' truth values combine."""
 
     parts: tuple[Condition, ...]
-
-    def evaluate(self, state: State) -> bool | None:
-        """Three-valued truth in ``state`` (see ``Condition.evaluate``)."""
-        values = [p.evaluate(state) for p in self.parts]
-        if False in values:
-            return False
-        return True if all(v is True for v in values) else None
 
     def unknowns(self, state: State) -> list[str]:
         """Leaves that could settle an unknown result (see ``Condition.unknowns``)."""
@@ -123,10 +116,20 @@ class AllOf(Condition):
 
 
 @dataclass(frozen=True)
-class AnyOf(Condition):
-    """True when at least one part is true."""
+class AllOf(_Compound):
+    """True when every part is true."""
 
-    parts: tuple[Condition, ...]
+    def evaluate(self, state: State) -> bool | None:
+        """Three-valued truth in ``state`` (see ``Condition.evaluate``)."""
+        values = [p.evaluate(state) for p in self.parts]
+        if False in values:
+            return False
+        return True if all(v is True for v in values) else None
+
+
+@dataclass(frozen=True)
+class AnyOf(_Compound):
+    """True when at least one part is true."""
 
     def evaluate(self, state: State) -> bool | None:
         """Three-valued truth in ``state`` (see ``Condition.evaluate``)."""
@@ -134,16 +137,6 @@ class AnyOf(Condition):
         if True in values:
             return True
         return False if all(v is False for v in values) else None
-
-    def unknowns(self, state: State) -> list[str]:
-        """Leaves that could settle an unknown result (see ``Condition.unknowns``)."""
-        if self.evaluate(state) is not None:
-            return []
-        return [u for p in self.parts for u in p.unknowns(state)]
-
-    def names(self) -> set[str]:
-        """Every leaf this condition names (see ``Condition.names``)."""
-        return set().union(*(p.names() for p in self.parts))
 
 
 @dataclass(frozen=True)
