@@ -37,6 +37,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         else:
             built = services
         app.state.services = built
+        if built.telegram is not None and settings.telegram_bot_token:
+            registered = await built.telegram.register_webhook(
+                public_base_url=settings.public_base_url,
+                secret_token=settings.telegram_secret_token,
+            )
+            logger.info("Telegram webhook registered: %s", registered)
         logger.info("backend ready (env=%s)", settings.env)
         yield
         await built.close()

@@ -196,3 +196,18 @@ class Handoff(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdentityVerification(Base):
+    """The FHIR Patient a conversation is verified as (backend/identity/access.py).
+
+    The patient id and the ids of the children in their care are stored encrypted: together
+    with the conversation they say who is talking to the clinic.
+    """
+
+    __tablename__ = "identity_verifications"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    patient_ciphertext: Mapped[str] = mapped_column(Text)
+    dependants_ciphertext: Mapped[str] = mapped_column(Text)
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -19,6 +19,7 @@ from channels.base import Reply
 from channels.telegram import CHANNEL, inline_keyboard
 
 logger = logging.getLogger(__name__)
+WEBHOOK_PATH = "/channels/telegram"  # backend/api/routes/telegram_channel.py
 
 
 class TelegramOutbound:
@@ -82,6 +83,24 @@ class TelegramOutbound:
             await self._bot.answer_callback_query(callback_query_id)
         except TelegramError as exc:
             logger.info("callback answer refused: %s", exc.__class__.__name__)
+
+    async def register_webhook(self, *, public_base_url: str, secret_token: str) -> bool:
+        """Tell Telegram where to deliver updates (webhook mode, inside the hub) and with
+        which secret; False when there is no bot or Telegram refused (the hub still starts)."""
+        if self._bot is None:
+            return False
+        try:
+            return bool(
+                await self._bot.set_webhook(
+                    url=f"{public_base_url.rstrip('/')}{WEBHOOK_PATH}",
+                    secret_token=secret_token or None,
+                    allowed_updates=["message", "edited_message", "callback_query"],
+                    drop_pending_updates=False,
+                )
+            )
+        except TelegramError as exc:
+            logger.warning("Telegram refused setWebhook: %s", exc.__class__.__name__)
+            return False
 
     async def aclose(self) -> None:
         if self._bot is not None:

@@ -47,6 +47,17 @@ class BackendUnavailable(Exception):
         self.reason = reason
 
 
+class PatientAccessDenied(Exception):
+    """The backend refused patient data (403): `code` is "not_verified" (ask the patient to
+    confirm who they are first) or "not_in_care" (not this patient's, nor a child's in their
+    care)."""
+
+    def __init__(self, path: str, code: str) -> None:
+        super().__init__(f"backend refused {path}: {code}")
+        self.path = path
+        self.code = code
+
+
 class BackendClient:
     """Calls the backend's internal API with the service token."""
 
@@ -62,7 +73,9 @@ class BackendClient:
                 aiohttp.ClientSession(timeout=timeout) as session,
                 session.request(method, url, headers=headers, json=body) as response,
             ):
-                if response.status != 200:
+                if response.status == 403:
+                    raise PatientAccessDenied(path, await _refusal_code(response))
+                if response.status not in (200, 201):
                     raise BackendUnavailable(path, f"HTTP {response.status}")
                 return await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -99,3 +112,12 @@ class BackendClient:
             rule_ids=list(data["rule_ids"]),
             record_id=data["record_id"],
         )
+
+
+async def _refusal_code(response: aiohttp.ClientResponse) -> str:
+    """The `detail` of a 403 answer, or "access_denied" when it has none we can read."""
+    try:
+        detail = (await response.json()).get("detail")
+    except (aiohttp.ContentTypeError, ValueError, AttributeError):
+        return "access_denied"
+    return detail if isinstance(detail, str) else "access_denied"

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from backend.core.config import Settings
 from backend.db.migrate import upgrade
 from backend.db.models import Message
-from backend.services import Services
+from backend.main import create_app
+from backend.services import Services, build_services
 from channels.telegram import SECRET_HEADER, UNSUPPORTED_TEXT
 from tests.backend.conftest import make_settings
 from tests.utils.fake_rasa import FakeRasa
@@ -217,3 +218,26 @@ def test_without_a_bot_token_replies_go_to_the_dev_outbox(
     assert bot_api.calls == []
     assert entry["channel"] == "telegram" and entry["to"] == str(CHAT)
     assert entry["text"] == "Would you like a person?\n[Yes please]\n[No thanks]"
+
+
+def test_start_up_registers_the_webhook_with_its_secret(
+    settings: Settings, bot_api: TelegramDouble, fake_rasa: FakeRasa
+) -> None:
+    """Webhook mode: at start-up the hub tells Telegram its public URL and the secret token
+    Telegram must send back with every update."""
+    with TestClient(create_app(settings, build_services(settings, rasa=fake_rasa))):
+        pass
+    [call] = bot_api.webhook_registrations
+    assert call.params["url"] == f"{settings.public_base_url}/channels/telegram"
+    assert call.params["secret_token"] == SECRET
+    assert "callback_query" in str(call.params["allowed_updates"])
+
+
+def test_start_up_survives_telegram_refusing_the_webhook(
+    settings: Settings, fake_rasa: FakeRasa
+) -> None:
+    unreachable = settings.model_copy(update={"telegram_api_base_url": "http://127.0.0.1:9"})
+    app = create_app(unreachable, build_services(unreachable, rasa=fake_rasa))
+    with TestClient(app) as client:
+        assert client.get("/channels/telegram").status_code == 405  # up, and routing
+

@@ -26,6 +26,8 @@ class TelegramDouble:
     """Answers sendMessage and answerCallbackQuery like the Bot API does."""
 
     calls: list[BotApiCall] = field(default_factory=list)
+    # setWebhook happens once at start-up; kept apart so `calls` is what patients would see.
+    webhook_registrations: list[BotApiCall] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -48,7 +50,10 @@ class TelegramDouble:
                 if match is None:
                     return self._answer(404, {"ok": False, "description": "Not Found"})
                 call = BotApiCall(match["token"], match["method"], params)
-                double.calls.append(call)
+                if call.method == "setWebhook":
+                    double.webhook_registrations.append(call)
+                else:
+                    double.calls.append(call)
                 if call.method == "sendMessage":
                     result: Any = {
                         "message_id": len(double.calls),

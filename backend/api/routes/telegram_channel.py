@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, 
 
 from backend.api.deps import HubDep, ServicesDep
 from backend.hub.rasa_gateway import AssistantUnavailable
-from backend.hub.telegram_outbound import TelegramOutbound
+from backend.hub.telegram_outbound import WEBHOOK_PATH, TelegramOutbound
 from channels import telegram
 from channels.base import InboundMessage, InvalidMessage, Reply
 
@@ -28,7 +28,7 @@ def get_telegram(services: ServicesDep) -> TelegramOutbound:
 TelegramDep = Annotated[TelegramOutbound, Depends(get_telegram)]
 
 
-@router.post("/channels/telegram")
+@router.post(WEBHOOK_PATH)
 async def telegram_webhook(
     request: Request,
     services: ServicesDep,
