@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.core.crypto import Cipher
 from backend.db.models import Conversation, Message, utcnow
@@ -67,28 +68,40 @@ def log_inbound(
     conversation: Conversation,
     message: InboundMessage,
     text: str,
-) -> Message | None:
-    """Store a patient message; None when the provider already delivered this message id."""
-    row = Message(
-        conversation_id=conversation.id,
-        channel=message.channel,
-        direction="in",
-        author="patient",
-        text_ciphertext=cipher.encrypt(text),
-        provider_message_id=message.provider_message_id,
-    )
+) -> int | None:
+    """Store a patient message and commit; its id, or None when the provider already
+    delivered this message id. Core statements, not the ORM unit of work: this runs on
+    every message, before Rasa, and the flush machinery was a third of the hub's own cost."""
     now = utcnow()
-    conversation.session_turns = turns_after_message(
+    turns = turns_after_message(
         conversation.session_turns, _aware(conversation.last_message_at), now
     )
-    conversation.last_message_at = now
-    session.add(row)
     try:
+        message_id = session.execute(
+            insert(Message)
+            .values(
+                conversation_id=conversation.id,
+                channel=message.channel,
+                direction="in",
+                author="patient",
+                text_ciphertext=cipher.encrypt(text),
+                provider_message_id=message.provider_message_id,
+                created_at=now,
+            )
+            .returning(Message.id)
+        ).scalar_one()
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(session_turns=turns, last_message_at=now)
+        )
         session.commit()
     except IntegrityError:
         session.rollback()
         return None
-    return row
+    set_committed_value(conversation, "session_turns", turns)
+    set_committed_value(conversation, "last_message_at", now)
+    return int(message_id)
 
 
 def log_outbound(
@@ -99,33 +112,41 @@ def log_outbound(
     replies: list[Reply],
     author: str = "bot",
 ) -> None:
-    for reply in replies:
-        session.add(
-            Message(
-                conversation_id=conversation.id,
-                channel=conversation.channel,
-                direction="out",
-                author=author,
-                text_ciphertext=cipher.encrypt(reply.text),
-                buttons_ciphertext=(
+    """Store what was said to the patient, in order, and commit."""
+    if not replies:
+        return
+    now = utcnow()
+    session.execute(
+        insert(Message),
+        [
+            {
+                "conversation_id": conversation.id,
+                "channel": conversation.channel,
+                "direction": "out",
+                "author": author,
+                "text_ciphertext": cipher.encrypt(reply.text),
+                "buttons_ciphertext": (
                     cipher.encrypt(json.dumps(reply.buttons)) if reply.buttons else None
                 ),
-            )
-        )
+                "created_at": now,
+            }
+            for reply in replies
+        ],
+    )
     session.commit()
 
 
 def offered_buttons(*, session: Session, cipher: Cipher, conversation_id: str) -> list[Button]:
     """The buttons of the latest outbound message, if it was the last one sent."""
-    last_out = session.scalars(
-        select(Message)
+    buttons = session.execute(
+        select(Message.buttons_ciphertext)
         .where(Message.conversation_id == conversation_id, Message.direction == "out")
         .order_by(Message.id.desc())
         .limit(1)
-    ).first()
-    if last_out is None or last_out.buttons_ciphertext is None:
+    ).scalar()
+    if buttons is None:
         return []
-    loaded = json.loads(cipher.decrypt(last_out.buttons_ciphertext))
+    loaded = json.loads(cipher.decrypt(buttons))
     return [Button(title=b["title"], payload=b["payload"]) for b in loaded]
 
 
