@@ -63,6 +63,28 @@ def appointment(
     return out
 
 
+def proposed_appointment(
+    *, patient_id: str, start: str, end: str, specialty: str | None, reason: str | None
+) -> dict[str, Any]:
+    """A patient's request for a time nobody could offer: status `proposed` with the period
+    they asked for (no start or end until the clinic books it: R4 invariant app-3)."""
+    out: dict[str, Any] = {
+        "resourceType": "Appointment",
+        "status": "proposed",
+        "created": now_iso()[:10],
+        "requestedPeriod": [{"start": start, "end": end}],
+        "participant": [
+            {"actor": ref("Patient", patient_id), "required": "required", "status": "accepted"}
+        ],
+    }
+    if specialty:
+        out["specialty"] = [{"text": specialty}]
+    if reason:
+        out["description"] = reason[:500]
+        out["reasonCode"] = [{"text": reason[:500]}]
+    return out
+
+
 def appointment_participants_from(
     schedule: dict[str, Any], patient_ref: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -122,11 +144,18 @@ def audit_event(
 
 
 def refill_task(
-    *, medication_request: dict[str, Any], patient_id: str, note: str | None
+    *,
+    medication_request: dict[str, Any],
+    patient_id: str,
+    note: str | None,
+    pharmacy: str | None = None,
+    review_reason: str | None = None,
 ) -> dict[str, Any]:
     """The R4 "Refill Request" Task.
 
-    focus = MedicationRequest, for/requester = Patient, owner = the prescriber.
+    focus = MedicationRequest, for/requester = Patient, owner = the prescriber. With a
+    `review_reason` the Task carries the needs-prescriber-review businessStatus and the reason
+    as a note, so the prescriber's worklist shows it is a decision, not a routine refill.
     """
     task: dict[str, Any] = {
         "resourceType": "Task",
@@ -146,8 +175,29 @@ def refill_task(
     requester = medication_request.get("requester")
     if isinstance(requester, dict) and requester.get("reference"):
         task["owner"] = dict(requester)
-    if note:
-        task["note"] = [{"text": note[:1000]}]
+    notes = [note[:1000]] if note else []
+    if review_reason:
+        task["businessStatus"] = {
+            "coding": [
+                {"system": codes.TASK_BUSINESS_STATUS_SYSTEM, "code": codes.TASK_NEEDS_REVIEW}
+            ],
+            "text": "Needs prescriber review",
+        }
+        notes.append(f"Needs prescriber review: {review_reason[:500]}")
+    if notes:
+        task["note"] = [{"text": text} for text in notes]
+    if pharmacy:
+        task["input"] = [
+            {
+                "type": {
+                    "coding": [
+                        {"system": codes.TASK_INPUT_SYSTEM, "code": codes.TASK_INPUT_PHARMACY}
+                    ],
+                    "text": "Preferred pharmacy",
+                },
+                "valueString": pharmacy[:200],
+            }
+        ]
     return task
 
 
@@ -160,6 +210,17 @@ def communication(*, patient_id: str, text: str, category: str) -> dict[str, Any
         "subject": ref("Patient", patient_id),
         "sent": now_iso(),
         "payload": [{"contentString": text}],
+    }
+
+
+def appointment_response(*, appointment_id: str, patient_id: str) -> dict[str, Any]:
+    """The patient's AppointmentResponse confirming they will attend (a reply to a reminder)."""
+    return {
+        "resourceType": "AppointmentResponse",
+        "appointment": ref("Appointment", appointment_id),
+        "actor": ref("Patient", patient_id),
+        "participantStatus": "accepted",
+        "comment": "Attendance confirmed by the patient in reply to a reminder",
     }
 
 
@@ -206,3 +267,54 @@ def escalation_task(
     if owner_reference:
         task["owner"] = {"reference": owner_reference}
     return task
+
+
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"
+
+
+def assistant_audit_event(
+    *, agent: str, action: str, succeeded: bool, patient_id: str | None
+) -> dict[str, Any]:
+    """An AuditEvent for something the assistant did outside a FHIR interaction.
+
+    `identity.*` actions (verification attempts, log-outs) are DICOM "User Authentication"
+    events; anything else is recorded as an execute of `action`. A failed attempt names no
+    patient when none was matched, so the EHR's trail never says who was guessed at.
+    """
+    if action.startswith("identity."):
+        logout = action in ("identity.end", "identity.logout")
+        kind = {"system": DICOM, "code": "110114", "display": "User Authentication"}
+        sub = {"system": DICOM, "code": "110123" if logout else "110122"}
+        sub["display"] = "Logout" if logout else "Login"
+    else:
+        kind = {"system": codes.AUDIT_TYPE_SYSTEM, "code": "rest", "display": "Restful Operation"}
+        sub = {"system": codes.RESTFUL_INTERACTION, "code": "operation"}
+    entities: list[dict[str, Any]] = [
+        {"description": action[:1000], "type": {"system": _ENTITY_TYPE, "code": "2"}}
+    ]
+    if patient_id:
+        entities.insert(
+            0,
+            {
+                "what": ref("Patient", patient_id),
+                "type": {"system": _ENTITY_TYPE, "code": "1"},
+                "role": {
+                    "system": "http://terminology.hl7.org/CodeSystem/object-role",
+                    "code": "1",
+                },
+            },
+        )
+    return {
+        "resourceType": "AuditEvent",
+        "type": kind,
+        "subtype": [sub],
+        "action": "E",
+        "recorded": now_iso(),
+        "outcome": "0" if succeeded else "4",
+        "agent": [{"who": {"display": agent}, "name": agent, "requestor": True}],
+        "source": {"observer": {"display": agent}},
+        "entity": entities,
+    }
+
+
+_ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"

@@ -20,6 +20,12 @@ EXT_CONTROLLED_SCHEDULE = "urn:patient-assistant:fhir:extension:controlled-subst
 EXT_TIMEZONE = "http://hl7.org/fhir/StructureDefinition/timezone"
 TASK_CODE_REFILL = "refill-request"
 TASK_CODE_SYSTEM = "urn:patient-assistant:task-code"
+# Refill Tasks the prescriber must decide on (no refills left, expired, controlled substance)
+# carry this businessStatus; the patient's chosen pharmacy travels as a Task.input.
+TASK_BUSINESS_STATUS_SYSTEM = "urn:patient-assistant:task-business-status"
+TASK_NEEDS_REVIEW = "needs-prescriber-review"
+TASK_INPUT_SYSTEM = "urn:patient-assistant:task-input"
+TASK_INPUT_PHARMACY = "pharmacy"
 AUDIT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/audit-event-type"
 RESTFUL_INTERACTION = "http://hl7.org/fhir/restful-interaction"
 

@@ -141,6 +141,8 @@ class Medication:
     valid_until: date | None = None
     controlled_schedule: str | None = None  # e.g. "CII"; None when not a controlled substance
     dosage: str | None = None
+    # dispenseRequest.expectedSupplyDuration in days: how long one fill lasts (outreach).
+    supply_days: int | None = None
 
     def is_expired(self, today: date) -> bool:
         """True when the prescription's validity period ended before `today`."""
@@ -158,6 +160,9 @@ class RefillTask:
     owner_id: str | None = None
     authored_on: datetime | None = None
     note: str | None = None
+    requester_id: str | None = None  # the Patient who asked
+    needs_review: bool = False  # businessStatus says the prescriber must decide
+    pharmacy: str | None = None  # where the patient wants it sent (Task.input)
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,20 @@ class InMemoryEhr(FakeStore):
         self._audit("update", [ref_id(patient, "Patient") or ""])
         return mapping.appointment(self._model(self._put(appt)))
 
+    async def confirm_attendance(self, *, appointment_id: str, patient_id: str) -> Created:
+        """Store the patient's accepted AppointmentResponse."""
+        self._check()
+        appt = self._get("Appointment", appointment_id)
+        if not any(ref_id(p["actor"], "Patient") == patient_id for p in _patients(appt)):
+            raise NotFound("Appointment", appointment_id, "confirm")
+        if appt["status"] != "booked":
+            raise InvalidState("Appointment", appointment_id, "confirm", f"it is {appt['status']}")
+        stored = self._put(
+            builders.appointment_response(appointment_id=appointment_id, patient_id=patient_id)
+        )
+        self._audit("create", [patient_id])
+        return Created("AppointmentResponse", stored["id"])
+
     async def list_appointments(
         self, *, patient_id: str, since: datetime | None = None
     ) -> list[Appointment]:
@@ -182,7 +196,13 @@ class InMemoryEhr(FakeStore):
         return sorted(meds, key=lambda m: m.authored_on or _MIN, reverse=True)
 
     async def request_refill(
-        self, *, medication_request_id: str, patient_id: str, note: str | None = None
+        self,
+        *,
+        medication_request_id: str,
+        patient_id: str,
+        note: str | None = None,
+        pharmacy: str | None = None,
+        review_reason: str | None = None,
     ) -> RefillTask:
         """Create or return the open refill Task."""
         self._check()
@@ -199,7 +219,13 @@ class InMemoryEhr(FakeStore):
         ):
             return mapping.refill_task(self._model(t))
         task = self._put(
-            builders.refill_task(medication_request=mr, patient_id=patient_id, note=note)
+            builders.refill_task(
+                medication_request=mr,
+                patient_id=patient_id,
+                note=note,
+                pharmacy=pharmacy,
+                review_reason=review_reason,
+            )
         )
         return mapping.refill_task(self._model(task))
 
@@ -241,6 +267,30 @@ class InMemoryEhr(FakeStore):
             "Flag",
             self._put(builders.flag(patient_id=patient_id, text=text, category=category))["id"],
         )
+
+    async def request_appointment(
+        self,
+        *,
+        patient_id: str,
+        start: datetime,
+        end: datetime,
+        specialty: str | None = None,
+        reason: str | None = None,
+    ) -> Created:
+        """Store a `proposed` Appointment with the requested period."""
+        self._check()
+        if end <= start:
+            raise ValueError("the requested period must end after it starts")
+        stored = self._put(
+            builders.proposed_appointment(
+                patient_id=patient_id,
+                start=start.isoformat(),
+                end=end.isoformat(),
+                specialty=specialty,
+                reason=reason,
+            )
+        )
+        return Created("Appointment", stored["id"])
 
     async def create_escalation_task(
         self,

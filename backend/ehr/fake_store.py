@@ -105,6 +105,17 @@ class FakeStore:
             )
         )
 
+    async def record_audit_event(
+        self, *, action: str, succeeded: bool, patient_id: str | None = None
+    ) -> None:
+        """Collect the AuditEvent in `audit_log` (see the port)."""
+        self._check()
+        self.audit_log.append(
+            builders.assistant_audit_event(
+                agent="patient-assistant", action=action, succeeded=succeeded, patient_id=patient_id
+            )
+        )
+
     def resource(self, rtype: str, rid: str) -> Resource:
         """Raw JSON of a stored resource (for assertions)."""
         return copy.deepcopy(self._get(rtype, rid))

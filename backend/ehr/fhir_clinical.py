@@ -97,7 +97,13 @@ class ClinicalOps(FhirBase):
         return mapping.refill_task(tasks[0]) if tasks else None
 
     async def request_refill(
-        self, *, medication_request_id: str, patient_id: str, note: str | None = None
+        self,
+        *,
+        medication_request_id: str,
+        patient_id: str,
+        note: str | None = None,
+        pharmacy: str | None = None,
+        review_reason: str | None = None,
     ) -> RefillTask:
         """Create (or return the already open) refill Task for this MedicationRequest."""
         model, body, _ = await self._read(
@@ -114,7 +120,13 @@ class ClinicalOps(FhirBase):
         existing = await self._open_refill(medication_request_id)
         if existing is not None:
             return existing
-        task = builders.refill_task(medication_request=body, patient_id=patient_id, note=note)
+        task = builders.refill_task(
+            medication_request=body,
+            patient_id=patient_id,
+            note=note,
+            pharmacy=pharmacy,
+            review_reason=review_reason,
+        )
         stored = await self._create(task, "request refill")
         return mapping.refill_task(parse_model(Task, stored, operation="request refill"))
 
@@ -161,6 +173,30 @@ class ClinicalOps(FhirBase):
             builders.flag(patient_id=patient_id, text=text, category=category), "escalate"
         )
         return Created("Flag", stored["id"])
+
+    async def request_appointment(
+        self,
+        *,
+        patient_id: str,
+        start: datetime,
+        end: datetime,
+        specialty: str | None = None,
+        reason: str | None = None,
+    ) -> Created:
+        """Record a `proposed` Appointment with the requested period, for staff to book."""
+        if end <= start:
+            raise ValueError("the requested period must end after it starts")
+        stored = await self._create(
+            builders.proposed_appointment(
+                patient_id=patient_id,
+                start=start.isoformat(),
+                end=end.isoformat(),
+                specialty=specialty,
+                reason=reason,
+            ),
+            "request",
+        )
+        return Created("Appointment", stored["id"])
 
     async def create_escalation_task(
         self,

@@ -10,7 +10,7 @@ from fhirclient.models.location import Location
 from fhirclient.models.patient import Patient
 from fhirclient.models.practitionerrole import PractitionerRole
 
-from . import codes, mapping
+from . import builders, codes, mapping
 from .domain import Clinic, Clinician, PatientSummary
 from .errors import EhrRejected
 from .fhir_base import FhirBase
@@ -28,6 +28,15 @@ def normalize_phone(phone: str, default_region: str = "US") -> str:
 
 class PatientOps(FhirBase):
     """Finding patients, and listing clinics and clinicians."""
+
+    async def record_audit_event(
+        self, *, action: str, succeeded: bool, patient_id: str | None = None
+    ) -> None:
+        """An AuditEvent for an assistant action outside a FHIR call (see the port)."""
+        event = builders.assistant_audit_event(
+            agent=self._audit_agent, action=action, succeeded=succeeded, patient_id=patient_id
+        )
+        await self._create(event, "audit")
 
     async def _patients(
         self, params: list[tuple[str, str]], operation: str

@@ -17,8 +17,8 @@ from fhirclient.models.schedule import Schedule
 from fhirclient.models.slot import Slot
 
 from . import builders, mapping
-from .domain import Appointment
-from .errors import EhrBadResponse, InvalidState, SlotTaken, VersionConflict
+from .domain import Appointment, Created
+from .errors import EhrBadResponse, InvalidState, NotFound, SlotTaken, VersionConflict
 from .fhir_base import FhirBase
 from .fhir_slots import utc
 from .parse import bundle_resources, ref_id
@@ -127,6 +127,22 @@ class SchedulingOps(FhirBase):
             entries, resource="Appointment", operation="cancel", resource_id=appointment_id
         )
         return self._appointment_from(out, 0, "cancel")
+
+    async def confirm_attendance(self, *, appointment_id: str, patient_id: str) -> Created:
+        """The patient confirms a booked appointment: an accepted AppointmentResponse."""
+        model, _, _ = await self._appointment_for_update(appointment_id, "confirm")
+        if mapping.appointment(model).patient_id != patient_id:
+            raise NotFound("Appointment", appointment_id, "confirm")
+        if model.status != "booked":
+            raise InvalidState("Appointment", appointment_id, "confirm", f"it is {model.status}")
+        response = builders.appointment_response(
+            appointment_id=appointment_id, patient_id=patient_id
+        )
+        stored = await self._create(response, "confirm")
+        await self._audit(
+            subtype="create", patient_ids=[patient_id], query=f"Appointment/{appointment_id}"
+        )
+        return Created("AppointmentResponse", stored["id"])
 
     async def reschedule(self, *, appointment_id: str, new_slot_id: str) -> Appointment:
         """Move the appointment to another free slot in one transaction (old slot freed)."""

@@ -210,7 +210,18 @@ def medication(m: Any) -> Medication:
         valid_until=valid_until,
         controlled_schedule=extension_value(m, codes.EXT_CONTROLLED_SCHEDULE),
         dosage=dosage,
+        supply_days=_supply_days(dr),
     )
+
+
+def _supply_days(dispense: Any) -> int | None:
+    """expectedSupplyDuration in whole days (days or weeks; None for any other unit)."""
+    duration = dispense.expectedSupplyDuration if dispense else None
+    if duration is None or duration.value is None:
+        return None
+    per_unit = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7}
+    factor = per_unit.get(duration.code or duration.unit or "")
+    return int(duration.value * factor) if factor else None
 
 
 def refill_task(t: Any) -> RefillTask:
@@ -223,6 +234,17 @@ def refill_task(t: Any) -> RefillTask:
         owner_id=ref_id(t.owner) if t.owner else None,
         authored_on=dt(t.authoredOn),
         note=t.note[0].text if t.note else None,
+        requester_id=ref_id(t.requester, "Patient") if t.requester else None,
+        needs_review=first_coding_code(t.businessStatus, codes.TASK_BUSINESS_STATUS_SYSTEM)
+        == codes.TASK_NEEDS_REVIEW,
+        pharmacy=next(
+            (
+                i.valueString
+                for i in t.input or []
+                if first_coding_code(i.type, codes.TASK_INPUT_SYSTEM) == codes.TASK_INPUT_PHARMACY
+            ),
+            None,
+        ),
     )
 
 

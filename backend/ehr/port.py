@@ -87,6 +87,13 @@ class Ehr(Protocol):
         """Move the appointment to another free slot in one transaction (old slot freed)."""
         ...
 
+    async def confirm_attendance(self, *, appointment_id: str, patient_id: str) -> Created:
+        """The patient confirms a booked appointment (an AppointmentResponse, accepted).
+
+        Raises NotFound when the appointment is not this patient's, InvalidState unless booked.
+        """
+        ...
+
     async def list_appointments(
         self, *, patient_id: str, since: datetime | None = None
     ) -> list[Appointment]:
@@ -107,9 +114,19 @@ class Ehr(Protocol):
         ...
 
     async def request_refill(
-        self, *, medication_request_id: str, patient_id: str, note: str | None = None
+        self,
+        *,
+        medication_request_id: str,
+        patient_id: str,
+        note: str | None = None,
+        pharmacy: str | None = None,
+        review_reason: str | None = None,
     ) -> RefillTask:
-        """Create (or return the already open) refill Task for this MedicationRequest."""
+        """Create (or return the already open) refill Task for this MedicationRequest.
+
+        `pharmacy` is where the patient wants it sent; `review_reason` (no refills left,
+        expired, controlled substance) marks the Task as needing the prescriber's decision.
+        """
         ...
 
     async def refill_tasks(self, *, patient_id: str) -> list[RefillTask]:
@@ -133,6 +150,18 @@ class Ehr(Protocol):
         """Put an active Flag on the patient's record (e.g. an emergency was reported)."""
         ...
 
+    async def request_appointment(
+        self,
+        *,
+        patient_id: str,
+        start: datetime,
+        end: datetime,
+        specialty: str | None = None,
+        reason: str | None = None,
+    ) -> Created:
+        """Record a `proposed` Appointment with the requested period, for staff to book."""
+        ...
+
     async def create_escalation_task(
         self,
         *,
@@ -142,6 +171,14 @@ class Ehr(Protocol):
         owner_reference: str | None = None,
     ) -> Created:
         """Create a Task for clinic staff to follow up a hand-off."""
+        ...
+
+    # -- audit -----------------------------------------------------------------------------------
+    async def record_audit_event(
+        self, *, action: str, succeeded: bool, patient_id: str | None = None
+    ) -> None:
+        """Leave an AuditEvent for an assistant action that is not itself a FHIR call
+        (identity verification attempts, log-outs); `patient_id` None when nobody matched."""
         ...
 
     async def aclose(self) -> None:
