@@ -66,12 +66,14 @@ seed-import: install ## import Synthea bundles: make seed-import DIR=../shared/d
 	$(PY) -m scripts.seed_ehr --import "$(DIR)"
 
 # --- run ---------------------------------------------------------------------------------
-run: install train ## install, train, migrate, seed and start all four processes
+run: install train ## install, train, migrate, seed and start all five processes
 	@$(PY) -m scripts.run
 
 # --- checks ------------------------------------------------------------------------------
-lint: .venv/.installed ## ruff over the whole tree
+lint: .venv/.installed ## ruff (lint and format) over the whole tree, mypy over the code
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy backend channels symptom_rules scripts bot
 
 test-rasa: train ## rasa data validate + rasa test on the test stories
 	$(RASA) data validate --data bot/data --fail-on-warnings

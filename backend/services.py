@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -14,12 +15,15 @@ from backend.core.crypto import Cipher
 from backend.db.session import make_engine, make_session_factory
 from backend.ehr import Ehr
 from backend.ehr.factory import connect_ehr
+from backend.handoff.flow import HandoffFlow
+from backend.handoff.live import LiveHub
 from backend.hub.keywords import KeywordDesk
 from backend.hub.outbound import DevOutboxTransport, PhoneOutbound, Transport, TwilioTransport
 from backend.hub.pipeline import Hub
 from backend.hub.rasa_gateway import HttpRasaGateway, RasaGateway
 from backend.hub.safety import SafetyScreen
 from backend.hub.telegram_outbound import TelegramOutbound
+from backend.identity.access import configure_idle
 from channels.twilio.client import TwilioMessenger
 
 if TYPE_CHECKING:
@@ -39,8 +43,13 @@ class Services:
     ehr: Ehr | None = None  # None only in tests that do not reach the EHR
     phone_outbound: PhoneOutbound | None = None  # SMS and WhatsApp senders
     telegram: TelegramOutbound | None = None  # Telegram sender
+    # --- hand-off ---
+    live: LiveHub = field(default_factory=LiveHub)  # console streams, web chat sockets
+    handoffs: HandoffFlow | None = None  # replies, resolve, EHR writes (set by build_services)
 
     async def close(self) -> None:
+        if self.handoffs is not None:
+            await self.handoffs.drain()  # let background EHR writes finish
         if self.telegram is not None:
             await self.telegram.aclose()
         if self.ehr is not None:
@@ -61,6 +70,7 @@ def build_services(
     """Wire the backend. Tests pass their own Rasa double; production uses Rasa over HTTP."""
     engine = make_engine(settings.effective_database_url)
     session_factory = make_session_factory(engine)
+    configure_idle(session_factory, timedelta(minutes=settings.identity_idle_minutes))
     cipher = Cipher(settings.encryption_key)
     http = httpx.AsyncClient(timeout=settings.rasa_timeout_s)
     gateway = rasa or HttpRasaGateway(
@@ -83,7 +93,7 @@ def build_services(
         transport=phone_transport(settings, session_factory=session_factory, cipher=cipher),
         whatsapp_templates=settings.twilio_whatsapp_templates,
     )
-    return Services(
+    services = Services(
         settings,
         engine,
         session_factory,
@@ -101,6 +111,18 @@ def build_services(
             api_base_url=settings.telegram_api_base_url,
         ),
     )
+    # --- hand-off ---
+    services.handoffs = HandoffFlow(
+        session_factory=session_factory,
+        cipher=cipher,
+        rasa=gateway,
+        live=services.live,
+        ehr=ehr,
+        phone=phone_outbound,
+        telegram=services.telegram,
+    )
+    hub.handoffs = services.handoffs
+    return services
 
 
 def phone_transport(

@@ -45,8 +45,10 @@ def hub_versus_rasa(client: httpx.Client, hub: str, rasa: str, rounds: int) -> N
             for name, url in (("hub", hub), ("rasa", rasa)):
                 times[name].append(timed_post(client, url, ids[name], text))
     for name, values in times.items():
-        print(f"{name:>5}: n={len(values)} p50={percentile(values, .5):.1f} ms "
-              f"p95={percentile(values, .95):.1f} ms")
+        print(
+            f"{name:>5}: n={len(values)} p50={percentile(values, 0.5):.1f} ms "
+            f"p95={percentile(values, 0.95):.1f} ms"
+        )
     ratio = statistics.median(times["hub"]) / statistics.median(times["rasa"])
     print(f"hub/rasa p50 ratio: {ratio:.2f} (target <= 1.10)")
 
@@ -59,8 +61,10 @@ def long_conversation(client: httpx.Client, url: str, label: str, turns: int) ->
     window = 20
     first = statistics.median(values[:window])
     last = statistics.median(values[-window:])
-    print(f"{label}: {turns} messages; p50 of messages 1-{window}: {first:.1f} ms, "
-          f"of the last {window}: {last:.1f} ms, ratio {last / first:.2f}")
+    print(
+        f"{label}: {turns} messages; p50 of messages 1-{window}: {first:.1f} ms, "
+        f"of the last {window}: {last:.1f} ms, ratio {last / first:.2f}"
+    )
 
 
 def main() -> None:

@@ -58,8 +58,14 @@ def train() -> Path:
     _run(
         "train",
         [
-            str(RASA), "train", "--data", "bot/data", "--out", str(MODEL_DIR),
-            "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+            str(RASA),
+            "train",
+            "--data",
+            "bot/data",
+            "--out",
+            str(MODEL_DIR),
+            "--fixed-model-name",
+            target.name.removesuffix(".tar.gz"),
         ],
     )
     for stale in MODEL_DIR.glob("model-*.tar.gz"):

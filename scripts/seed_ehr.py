@@ -1,7 +1,7 @@
 """`make seed` / `make seed-import`: fill the embedded EHR, starting it for the job if needed.
 
-    python -m scripts.seed_ehr --rebuild       # wipe var/ehr, seed the synthetic clinic anew
-    python -m scripts.seed_ehr --import DIR    # add Synthea transaction bundles, dates shifted
+python -m scripts.seed_ehr --rebuild       # wipe var/ehr, seed the synthetic clinic anew
+python -m scripts.seed_ehr --import DIR    # add Synthea transaction bundles, dates shifted
 """
 
 from __future__ import annotations
@@ -31,8 +31,14 @@ def main(argv: list[str]) -> int:
         supervisor.start(ehr)
     try:
         supervisor.wait_healthy([ehr], timeout_s=120)
-        command = [str(VENV / "python"), "-m", "backend.ehr.seed",
-                   "--base-url", config.ehr_base_url, *seed_args]
+        command = [
+            str(VENV / "python"),
+            "-m",
+            "backend.ehr.seed",
+            "--base-url",
+            config.ehr_base_url,
+            *seed_args,
+        ]
         return supervisor.run_step("seed", command)
     finally:
         supervisor.stop()

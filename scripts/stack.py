@@ -1,4 +1,4 @@
-"""The four processes of the embedded system, started and supervised together.
+"""The five processes of the embedded system, started and supervised together.
 
 `make run` uses this through `scripts/run.py`; the end-to-end tests use it to start a private
 copy of the whole system on free ports with its state in a temporary folder.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
 VENV_RASA = ROOT / ".venv-rasa" / "bin"
 VENV_EHR = ROOT / ".venv-ehr" / "bin"
-COLOURS = {"ehr": "35", "rasa": "34", "actions": "36", "backend": "32", "seed": "33"}
+COLOURS = {
+    "ehr": "35",
+    "rasa": "34",
+    "actions": "36",
+    "backend": "32",
+    "seed": "33",
+    "outreach": "93",
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class StackConfig:
     rasa_port: int = 5005
     actions_port: int = 5055
     ehr_port: int = 8090
+    # The outreach scheduler's health check only: any free port (nothing else calls it).
+    outreach_port: int = field(default_factory=lambda: free_port())
     env: dict[str, str] = field(default_factory=dict)  # settings passed to every process
 
     @property
@@ -67,6 +77,7 @@ class StackConfig:
             ACTIONS_URL=self.actions_url,
             BACKEND_URL=self.backend_url,
             EHR_BASE_URL=self.ehr_base_url,
+            OUTREACH_HEALTH_PORT=str(self.outreach_port),
             RASA_TRACKER_DB=str(self.var_dir / "rasa" / "tracker.db"),
             PYTHONUNBUFFERED="1",
             # Rasa 3.6's own deprecation noise would bury the lines that matter.
@@ -106,35 +117,81 @@ def write_ehr_settings(config: StackConfig) -> Path:
 
 
 def process_specs(config: StackConfig) -> list[ProcessSpec]:
-    """The four processes, in the order their logs are most useful to read."""
+    """The five processes, in the order their logs are most useful to read."""
     ehr_settings = write_ehr_settings(config)
     token = config.process_env()["RASA_TOKEN"]
     return [
         ProcessSpec(
             "ehr",
-            [str(VENV_EHR / "sekmet"), "serve", "--config", str(ehr_settings),
-             "--host", "127.0.0.1", "--port", str(config.ehr_port)],
+            [
+                str(VENV_EHR / "sekmet"),
+                "serve",
+                "--config",
+                str(ehr_settings),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(config.ehr_port),
+            ],
             f"{config.ehr_base_url}/metadata",
         ),
         ProcessSpec(
             "actions",
-            [str(VENV_RASA / "rasa"), "run", "actions", "--actions", "bot.actions",
-             "--port", str(config.actions_port)],
+            [
+                str(VENV_RASA / "rasa"),
+                "run",
+                "actions",
+                "--actions",
+                "bot.actions",
+                "--port",
+                str(config.actions_port),
+            ],
             f"{config.actions_url}/health",
         ),
         ProcessSpec(
             "rasa",
-            [str(VENV_RASA / "rasa"), "run", "--enable-api", "--auth-token", token,
-             "--model", str(config.model), "--endpoints", "endpoints.yml",
-             "--credentials", "credentials.yml", "--interface", "127.0.0.1",
-             "--port", str(config.rasa_port), "--log-file", str(config.var_dir / "rasa.log")],
+            [
+                str(VENV_RASA / "rasa"),
+                "run",
+                "--enable-api",
+                "--auth-token",
+                token,
+                "--model",
+                str(config.model),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(config.rasa_port),
+                "--log-file",
+                str(config.var_dir / "rasa.log"),
+            ],
             f"{config.rasa_url}/",
         ),
         ProcessSpec(
             "backend",
-            [str(VENV / "python"), "-m", "uvicorn", "backend.main:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(config.backend_port), "--no-access-log"],
+            [
+                str(VENV / "python"),
+                "-m",
+                "uvicorn",
+                "backend.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(config.backend_port),
+                "--no-access-log",
+            ],
             f"{config.backend_url}/livez",
+        ),
+        # The one outreach scheduler (backend/outreach): jobs in the backend database.
+        ProcessSpec(
+            "outreach",
+            [str(VENV / "python"), "-m", "backend.outreach", "run"],
+            f"http://127.0.0.1:{config.outreach_port}/health",
         ),
     ]
 
@@ -161,8 +218,12 @@ class Supervisor:
     def start(self, spec: ProcessSpec) -> None:
         (self.config.var_dir / "rasa").mkdir(parents=True, exist_ok=True)
         child = subprocess.Popen(
-            spec.argv, cwd=ROOT, env=self.config.process_env(), stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True,  # own group: Ctrl-C goes via us
+            spec.argv,
+            cwd=ROOT,
+            env=self.config.process_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own group: Ctrl-C goes via us
         )
         self.children[spec.name] = child
         threading.Thread(target=self._pump, args=(spec.name, child), daemon=True).start()
@@ -175,7 +236,10 @@ class Supervisor:
     def run_step(self, name: str, argv: list[str]) -> int:
         """A short-lived command (migrations, seeding) with prefixed output; its exit code."""
         child = subprocess.Popen(
-            argv, cwd=ROOT, env=self.config.process_env(), stdout=subprocess.PIPE,
+            argv,
+            cwd=ROOT,
+            env=self.config.process_env(),
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
         self._pump(name, child)
@@ -216,6 +280,13 @@ class Supervisor:
                 child.wait(timeout=5)
 
 
+def free_port() -> int:
+    """A port nothing listens on right now (127.0.0.1)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def _signal_group(child: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     if child.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -231,7 +302,7 @@ def url_answers(url: str) -> bool:
 
 
 def start_stack(supervisor: Supervisor, *, timeout_s: float = 300) -> None:
-    """Migrate, start all four processes in parallel, seed the EHR once it answers, wait for all.
+    """Migrate, start all five processes in parallel, seed the EHR once it answers, wait for all.
 
     Raises RuntimeError (after stopping everything) if a step fails or a process dies.
     """
@@ -243,8 +314,14 @@ def start_stack(supervisor: Supervisor, *, timeout_s: float = 300) -> None:
         for spec in specs:
             supervisor.start(spec)
         supervisor.wait_healthy(specs[:1], timeout_s)
-        seed = [str(VENV / "python"), "-m", "backend.ehr.seed", "--base-url",
-                config.ehr_base_url, "--if-empty"]
+        seed = [
+            str(VENV / "python"),
+            "-m",
+            "backend.ehr.seed",
+            "--base-url",
+            config.ehr_base_url,
+            "--if-empty",
+        ]
         if supervisor.run_step("seed", seed):
             raise RuntimeError("seeding the EHR failed")
         supervisor.wait_healthy(specs[1:], timeout_s)

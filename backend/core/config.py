@@ -71,6 +71,47 @@ class Settings(BaseSettings):
     # Clinician console: hours a sign-in lasts (then the clinician signs in again).
     clinician_session_hours: float = Field(default=8.0, gt=0)
 
+    # --- identity ---
+    # Patient verification (backend/identity): a verification ends after this many minutes
+    # without a patient message; codes are 6 digits, valid this long, single use; this many
+    # wrong codes or birth dates lock the conversation and the phone for the lockout; at most
+    # this many codes per hour per conversation and per phone, and this many verification
+    # starts per hour per conversation. Phone numbers without "+" are read in this region.
+    identity_idle_minutes: float = Field(default=30, gt=0)
+    identity_code_ttl_minutes: float = Field(default=10, gt=0)
+    identity_max_failures: int = Field(default=3, ge=1)
+    identity_lockout_minutes: float = Field(default=15, gt=0)
+    identity_codes_per_hour: int = Field(default=5, ge=1)
+    identity_starts_per_hour: int = Field(default=10, ge=1)
+    identity_phone_region: str = Field(default="US", min_length=2, max_length=2)
+
+    # --- records (lab results, refills; docs/records.md) ---
+    # Text channels where the clinic allows result values; the web chat always shows them,
+    # every other channel only says results are ready (minimum necessary).
+    results_values_channels: list[Literal["sms", "whatsapp", "telegram"]] = Field(
+        default_factory=list
+    )
+    # Business days a routine refill usually takes; patients are told to expect it by then.
+    refill_turnaround_business_days: int = Field(default=2, ge=1, le=15)
+
+    # --- hand-off ---
+    # When clinicians answer the console (backend/handoff/hours.py): day ranges and times in
+    # the clinic's time zone, ";"-separated, e.g. "mon-fri 08:00-18:00; sat 09:00-12:00".
+    clinic_opening_hours: str = "mon-fri 08:00-18:00"
+    clinic_timezone: str = "America/New_York"
+    # Minutes a clinician usually takes per waiting conversation: the wait the patient is told.
+    handoff_minutes_per_patient: int = Field(default=10, ge=1)
+
+    # --- appointments ---
+    # Cancelling less than this many hours before the start is flagged as late in the reply
+    # (the clinic's cancellation policy); dates are understood in CLINIC_TIMEZONE.
+    appointment_cancel_notice_hours: float = Field(default=24.0, ge=0)
+    # What the booking confirmation tells the patient to bring.
+    appointment_what_to_bring: str = (
+        "Please bring a photo ID, your insurance card and a list of the medicines you take, "
+        "and arrive 10 minutes early."
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.env == "development":
@@ -93,6 +134,26 @@ class Settings(BaseSettings):
     telegram_bot_token: str = ""
     telegram_secret_token: str = ""
     telegram_api_base_url: str = "https://api.telegram.org"
+
+    # --- outreach (backend/outreach, docs/outreach.md) ---
+    # Local times (HH:MM) between which outreach may reach a patient, in the patient's time
+    # zone (the contact's own, else OUTREACH_TIMEZONE, else CLINIC_TIMEZONE).
+    outreach_timezone: str = ""
+    outreach_send_from: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    outreach_send_until: str = Field(default="20:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    outreach_reminder_leads_h: list[float] = Field(default_factory=lambda: [48.0, 2.0])
+    outreach_checkin_at: str = Field(default="10:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    outreach_refill_days_before: int = Field(default=3, ge=0)
+    outreach_daily_cap: int = Field(default=1, ge=0)  # non-urgent messages per 24 h
+    outreach_weekly_cap: int = Field(default=3, ge=0)  # non-urgent messages per 7 days
+    outreach_sync_minutes: float = Field(default=15.0, gt=0)
+    outreach_health_port: int = 8091  # the scheduler process's /health (scripts/stack.py)
+    outreach_max_per_second: float = Field(default=0.0, ge=0)  # provider rate limit; 0 = off
+
+    @property
+    def patients_timezone(self) -> str:
+        """The time zone outreach assumes for a patient with none of their own."""
+        return self.outreach_timezone or self.clinic_timezone
 
     @model_validator(mode="after")
     def _refuse_half_configured_channels(self) -> Settings:

@@ -115,9 +115,7 @@ class OutboundDelivery(Base):
     )
     channel: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))  # reply | outreach | clinician | keyword
-    provider_message_id: Mapped[str | None] = mapped_column(
-        String(64), nullable=True, unique=True
-    )
+    provider_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     # queued | sent | delivered | ... (Twilio's MessageStatus) | outbox | blocked_opt_out | failed
     status: Mapped[str] = mapped_column(String(32))
     error_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -196,6 +194,10 @@ class Handoff(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the patient was told (once) that their message waits for a clinician.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # REST patients can only pull: the first message id they have not received yet, if any.
+    patient_unread_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class IdentityVerification(Base):
@@ -211,3 +213,121 @@ class IdentityVerification(Base):
     patient_ciphertext: Mapped[str] = mapped_column(Text)
     dependants_ciphertext: Mapped[str] = mapped_column(Text)
     verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccessAudit(Base):
+    """One verification attempt or one read/write of patient data (backend/identity/audit.py).
+
+    `patient_id` is the FHIR logical id (an opaque pseudonym, never a name, phone or birth
+    date), kept in clear so "who touched this patient" is one indexed query; `detail` holds
+    short machine words only (a reason code, a resource type), never patient text.
+    """
+
+    __tablename__ = "access_audit"
+    __table_args__ = (
+        Index("ix_access_audit_patient_at", "patient_id", "at"),
+        Index("ix_access_audit_conversation_at", "conversation_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    conversation_id: Mapped[str] = mapped_column(String(64))
+    patient_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(48))  # e.g. identity.code_sent, read.results
+    outcome: Mapped[str] = mapped_column(String(16))  # success | failure | denied | error
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class IdentityChallenge(Base):
+    """A verification in progress for one conversation (backend/identity/verification.py).
+
+    Candidates, the chosen patient and the phone the code went to are encrypted; the code
+    itself is never stored, only its keyed hash.
+    """
+
+    __tablename__ = "identity_challenges"
+
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    candidates_ciphertext: Mapped[str] = mapped_column(Text)  # JSON list of patient ids
+    patient_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    phone_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # keyed hash
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdentityAttempt(Base):
+    """Failures, locks and codes sent, per conversation or per phone, for lockout and limits.
+
+    `key` is a conversation id or a keyed hash of a phone number, never a number in clear.
+    """
+
+    __tablename__ = "identity_attempts"
+    __table_args__ = (Index("ix_identity_attempts_key_kind_at", "key", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))  # failure | lock | code_sent
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HandoffNote(Base):
+    """A clinician's private note on a hand-off: never sent to the patient, encrypted."""
+
+    __tablename__ = "handoff_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"))
+    text_ciphertext: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutreachContact(Base):
+    """Where to reach a patient for outreach (backend/outreach/contacts.py), and what they
+    agreed to receive. The patient id is stored encrypted; lookups go by its keyed hash."""
+
+    __tablename__ = "outreach_contacts"
+
+    patient_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_ciphertext: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    consents: Mapped[list[str]] = mapped_column(JSON, default=list)  # message kinds agreed to
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OutreachOutbox(Base):
+    """One outreach message, written before it is sent: the record that makes it exactly once.
+
+    `key` is the job id plus the occurrence it is about (an appointment's start, a supply's
+    end), so a moved appointment gets its own reminder while a repeat of one never does.
+    """
+
+    __tablename__ = "outreach_outbox"
+    __table_args__ = (Index("ix_outreach_outbox_patient_at", "patient_hash", "claimed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    job_id: Mapped[str] = mapped_column(String(160), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    patient_hash: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(32))
+    # sending | sent | skipped_<why> | failed_<why>
+    status: Mapped[str] = mapped_column(String(32))
+    capped: Mapped[bool] = mapped_column(Boolean, default=True)  # counts toward frequency caps
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The highest outbound_deliveries / messages ids when the claim was made: anything for this
+    # conversation above them was sent for this claim (one scheduler, one message at a time).
+    delivery_mark: Mapped[int] = mapped_column(Integer, default=0)
+    message_mark: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutreachPause(Base):
+    """A kind of outreach message that staff have paused (nothing of it goes out meanwhile)."""
+
+    __tablename__ = "outreach_pauses"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

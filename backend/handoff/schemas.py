@@ -6,9 +6,9 @@ Nothing here carries a phone number or a chat id: clinicians see the channel's n
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from backend.core.crypto import Cipher
@@ -38,6 +38,14 @@ class ClinicianRef(BaseModel):
     name: str
 
 
+class PatientIdentity(BaseModel):
+    """Who a verified conversation is with: a minimal label (initials and birth year) and the
+    FHIR Patient id for looking the record up. None in the queue when not verified."""
+
+    label: str
+    fhir_id: str
+
+
 class HandoffPublic(BaseModel):
     """One conversation in the console's queue."""
 
@@ -52,6 +60,7 @@ class HandoffPublic(BaseModel):
     waited_seconds: int
     claimed_by: ClinicianRef | None
     outcome: str | None
+    patient: PatientIdentity | None = None
 
 
 class HandoffsPublic(BaseModel):
@@ -105,6 +114,49 @@ class HandoffOpenedPublic(BaseModel):
     created: bool
     queue_position: int
     waiting_count: int
+    # What to tell the patient: the usual wait, and whether anyone is in right now.
+    expected_wait_minutes: int = 0
+    clinic_open: bool = True
+    clinic_hours: str = ""
+    clinic_phone: str = ""
+    emergency_number: str = ""
+
+
+class ReplyIn(BaseModel):
+    """A clinician's message to the patient."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1600)]
+
+
+class ReplySentPublic(BaseModel):
+    sent: int
+
+
+class NoteIn(BaseModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+class NotePublic(BaseModel):
+    id: int
+    author: str
+    text: str
+    at: datetime
+
+
+class NotesPublic(BaseModel):
+    data: list[NotePublic]
+    count: int
+
+
+class CannedReplyPublic(BaseModel):
+    id: str
+    title: str
+    text: str
+
+
+class CannedRepliesPublic(BaseModel):
+    data: list[CannedReplyPublic]
+    count: int
 
 
 def handoff_public(*, session: Session, cipher: Cipher, handoff: Handoff) -> HandoffPublic:

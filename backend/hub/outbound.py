@@ -203,6 +203,19 @@ class PhoneOutbound:
         )
         return int(sent)
 
+    async def send_sms_to_number(
+        self, *, conversation_id: str, phone: str, body: str, kind: str = "identity_code"
+    ) -> bool:
+        """One SMS to a number other than the conversation's own (a one-time code goes to the
+        phone on file in the EHR); recorded on `conversation_id`. False when the number opted
+        out or the provider refused it. The body is never logged."""
+        with self._sessions() as session:
+            if self._blocked(session, conversation_id, "sms", kind, phone):
+                return False
+        return await self._hand_over(
+            conversation_id, "sms", kind, self._transport.send, to=phone, body=body
+        )
+
     def record_status(self, *, message_sid: str, status: str, error_code: str | None) -> bool:
         """Record a status callback; False when the message is not one the hub sent."""
         with self._sessions() as session:

@@ -9,12 +9,14 @@ import logging
 import re
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation
+from backend.db.models import Conversation, Handoff, Message, utcnow
+from backend.handoff.flow import HandoffFlow
 from backend.handoff.service import open_handoff
-from backend.handoff.states import Priority, Reason
+from backend.handoff.states import ACTIVE_STATES, Priority, Reason, State
 from backend.hub import transcript
 from backend.hub.keywords import KeywordDesk
 from backend.hub.rasa_gateway import AssistantUnavailable, RasaGateway
@@ -68,6 +70,7 @@ class Hub:
         self._max_chars = max_message_chars
         self._max_turns = session_max_turns
         self._keywords = keywords
+        self.handoffs: HandoffFlow | None = None  # set by build_services
 
     async def handle(self, message: InboundMessage) -> HubResult:
         """Store, screen and answer one message. Raises InvalidMessage before storing anything
@@ -95,11 +98,15 @@ class Hub:
                 self._keywords.answer(session=session, message=message) if self._keywords else None
             )
             alert = self._screen(shown_text) if self._screen and keyword_replies is None else None
+            # The one extra query of the hot path: the conversation's latest hand-off, if any.
+            handoff = latest_handoff(session, conversation.id)
+            held = handoff is not None and handoff.state in ACTIVE_STATES
+            pulled: list[Reply] = []
             if keyword_replies is not None:
                 replies = keyword_replies
             elif alert is not None:
                 replies = emergency_replies(alert)
-                escalate_emergency(
+                opened, created = escalate_emergency(
                     session=session,
                     cipher=self._cipher,
                     conversation_id=conversation.id,
@@ -107,15 +114,41 @@ class Hub:
                     text=shown_text,
                 )
                 replies.append(Reply(text=CARE_TEAM_ALERTED))
-                await self._interrupt_dialogue(conversation.id, replies)
+                await self._interrupt_dialogue(conversation.id, replies, pause=not held)
+                if self.handoffs is not None:
+                    self.handoffs.opened(opened, created=created)
+            elif held and handoff is not None:
+                # A clinician has (or is about to have) the conversation: Rasa is not told.
+                replies = self._while_held(session, handoff)
+                pulled = pull_unread(session, self._cipher, conversation, handoff)
             else:
+                if handoff is not None and handoff.state == State.RESOLVED:
+                    await self._finish_resume(handoff.id)  # Rasa was down when it was resolved
+                    session.refresh(handoff)
+                pulled = (
+                    pull_unread(session, self._cipher, conversation, handoff) if handoff else []
+                )
                 await self._keep_session_short(session, conversation)
                 replies = await self._rasa.send(conversation.id, rasa_text)
                 replies = replies or [Reply(text=NOT_UNDERSTOOD)]
             transcript.log_outbound(
                 session=session, cipher=self._cipher, conversation=conversation, replies=replies
             )
-            return HubResult(conversation.id, replies)
+            return HubResult(conversation.id, pulled + replies)
+
+    def _while_held(self, session: Session, handoff: Handoff) -> list[Reply]:
+        """The patient's message waits for the clinician; say so once while nobody holds it."""
+        if self.handoffs is not None:
+            self.handoffs.live.publish({"type": "message", "handoff_id": handoff.id})
+        if handoff.state != State.WAITING or handoff.acknowledged_at is not None:
+            return []
+        handoff.acknowledged_at = utcnow()
+        session.commit()
+        return [Reply(text=WAITING_FOR_CLINICIAN)]
+
+    async def _finish_resume(self, handoff_id: int) -> None:
+        if self.handoffs is not None:
+            await self.handoffs.finish_pending_resume(handoff_id)
 
     def _interpret(
         self, session: Session, conversation: Conversation, message: InboundMessage
@@ -139,10 +172,15 @@ class Hub:
             raise InvalidMessage("message has no text")
         return text, plain
 
-    async def _interrupt_dialogue(self, conversation_id: str, replies: list[Reply]) -> None:
-        """Tell Rasa an emergency interrupted the dialogue; the guidance goes out regardless."""
+    async def _interrupt_dialogue(
+        self, conversation_id: str, replies: list[Reply], *, pause: bool
+    ) -> None:
+        """Tell Rasa an emergency interrupted the dialogue and, unless a clinician already had
+        it, pause it for the hand-off; the guidance goes out regardless."""
         try:
             await self._rasa.interrupt_for_emergency(conversation_id, [r.text for r in replies])
+            if pause:
+                await self._rasa.pause(conversation_id)
         except AssistantUnavailable:
             logger.warning("Rasa unreachable while recording an emergency in %s", conversation_id)
 
@@ -161,11 +199,51 @@ CARE_TEAM_ALERTED = (
 )
 
 
+# Said once when a patient writes while waiting for a clinician (nobody holds it yet).
+WAITING_FOR_CLINICIAN = (
+    "This is the clinic's automated assistant: your message has been passed to the care team "
+    "and a clinician will reply here as soon as they can, so you don't need to send it again. "
+    "If things get worse while you wait, call the emergency number or go to the nearest "
+    "emergency department."
+)
+
+
+def latest_handoff(session: Session, conversation_id: str) -> Handoff | None:
+    """The conversation's most recent hand-off (index on conversation_id)."""
+    return session.scalars(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id)
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).first()
+
+
+def pull_unread(
+    session: Session, cipher: Cipher, conversation: Conversation, handoff: Handoff
+) -> list[Reply]:
+    """Messages sent to a REST patient unprompted (a clinician's, the hand-back greeting),
+    handed over with this answer: the REST channel has no way to call the patient."""
+    if handoff.patient_unread_from is None:
+        return []
+    rows = session.scalars(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.direction == "out",
+            Message.id >= handoff.patient_unread_from,
+        )
+        .order_by(Message.id)
+    ).all()
+    handoff.patient_unread_from = None
+    session.commit()
+    return [Reply(text=cipher.decrypt(row.text_ciphertext)) for row in rows]
+
+
 def escalate_emergency(
     *, session: Session, cipher: Cipher, conversation_id: str, alert: SafetyAlert, text: str
-) -> None:
+) -> tuple[Handoff, bool]:
     """Put the conversation at the top of the clinicians' queue (urgent priority)."""
-    open_handoff(
+    return open_handoff(
         session=session,
         cipher=cipher,
         conversation_id=conversation_id,

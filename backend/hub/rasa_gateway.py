@@ -30,6 +30,14 @@ class RasaGateway(Protocol):
 
     async def interrupt_for_emergency(self, conversation_id: str, said: list[str]) -> None: ...
 
+    async def pause(self, conversation_id: str) -> None: ...
+
+    async def resume(self, conversation_id: str, said: list[str]) -> None: ...
+
+    async def record_bot_messages(
+        self, conversation_id: str, said: list[str], author: str
+    ) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -80,6 +88,35 @@ class HttpRasaGateway:
             json=events,
         )
 
+    async def _append_events(
+        self, operation: str, conversation_id: str, events: list[dict[str, Any]]
+    ) -> None:
+        await self._request(
+            operation,
+            "POST",
+            f"/conversations/{conversation_id}/tracker/events",
+            params={"token": self._token, "include_events": "NONE"},
+            json=events,
+        )
+
+    async def pause(self, conversation_id: str) -> None:
+        """A clinician is taking over: Rasa predicts nothing for this conversation until resumed."""
+        await self._append_events("pause", conversation_id, [{"event": "pause"}])
+
+    async def resume(self, conversation_id: str, said: list[str]) -> None:
+        """The hand-off is over: un-pause, with anything the hub said in the assistant's name."""
+        events: list[dict[str, Any]] = [
+            {"event": "resume"},
+            *({"event": "bot", "text": text} for text in said),
+        ]
+        await self._append_events("resume", conversation_id, events)
+
+    async def record_bot_messages(self, conversation_id: str, said: list[str], author: str) -> None:
+        """Add messages sent outside Rasa (a clinician's replies) to its history, so the
+        assistant's next turns see them; `author` is kept in the events' metadata."""
+        events = [{"event": "bot", "text": text, "metadata": {"author": author}} for text in said]
+        await self._append_events("history", conversation_id, events)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
@@ -110,6 +147,26 @@ class HttpRasaGateway:
             params={"token": self._token, "include_events": "NONE"},
             json={"name": "action_session_start"},
         )
+
+    async def trigger_intent(
+        self, conversation_id: str, intent: str, entities: dict[str, str]
+    ) -> list[Reply]:
+        """Run an external intent (outreach) as a turn of the conversation; what the bot says.
+
+        Without an output channel Rasa collects the bot's messages and returns them, so the
+        hub sends them on the patient's channel and the patient's reply continues from there.
+        """
+        data = await self._request(
+            "trigger intent",
+            "POST",
+            f"/conversations/{conversation_id}/trigger_intent",
+            params={"token": self._token, "include_events": "NONE"},
+            json={"name": intent, "entities": entities},
+        )
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if not isinstance(messages, list):
+            raise AssistantUnavailable("trigger intent", "answer has no messages")
+        return [reply for item in messages if (reply := _parse_reply(item)) is not None]
 
 
 def _parse_reply(item: Any) -> Reply | None:

@@ -7,12 +7,15 @@ check (SMS, WhatsApp) and the WhatsApp 24-hour rule apply to every kind of messa
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db.models import Conversation
+from backend.db.models import Conversation, Handoff, utcnow
+from backend.handoff.live import LiveHub
 from backend.hub.keywords import PHONE_CHANNELS
 from backend.hub.outbound import PhoneOutbound
 from backend.hub.telegram_outbound import TelegramOutbound
+from channels import rest, webchat
 from channels.base import Reply
 from channels.telegram import CHANNEL as TELEGRAM
 
@@ -35,11 +38,18 @@ async def deliver_to_conversation(
     conversation_id: str,
     replies: list[Reply],
     kind: str,
+    live: LiveHub | None = None,
+    first_message_id: int | None = None,
 ) -> int:
     """Send `replies` on the conversation's own channel; the count of messages handed over.
 
     `kind` is recorded with each message (clinician, outreach, reply). Raises NoPushChannel
     for channels without a sender, and FreeTextRefused on WhatsApp outside the 24-hour window.
+
+    Web chat (with `live`): pushed to the patient's open tabs; a closed tab shows them in its
+    history when it comes back. REST (with `first_message_id`, the id of the first of these
+    messages in the log): the patient cannot be called, so they are queued and handed over
+    with the next webhook answer (docs/handoff.md, "Replies on REST and web chat").
     """
     with session_factory() as session:
         conversation = session.get(Conversation, conversation_id)
@@ -50,4 +60,34 @@ async def deliver_to_conversation(
         return await phone.deliver(conversation_id=conversation_id, replies=replies, kind=kind)
     if channel == TELEGRAM and telegram is not None:
         return await telegram.deliver(conversation_id=conversation_id, replies=replies)
+    if channel == webchat.CHANNEL and live is not None:
+        at = utcnow().isoformat()
+        frames = [{"type": "bot", **entry} for entry in webchat.reply_frames(replies, at)]
+        for frame in frames:
+            frame["author"] = kind if kind == "clinician" else "bot"
+            # No open tab: the widget's history frame shows the message when the patient returns.
+            await live.push_webchat(conversation_id, frame)
+        return len(replies)
+    if channel == rest.CHANNEL and first_message_id is not None:
+        queue_for_pull(session_factory, conversation_id, first_message_id)
+        return len(replies)
     raise NoPushChannel(conversation_id, channel)
+
+
+def queue_for_pull(
+    session_factory: sessionmaker[Session], conversation_id: str, first_message_id: int
+) -> None:
+    """Mark the conversation's messages from `first_message_id` on as not yet received by a
+    REST patient (on the conversation's latest hand-off: unprompted messages belong to one)."""
+    with session_factory() as session:
+        handoff = session.scalars(
+            select(Handoff)
+            .where(Handoff.conversation_id == conversation_id)
+            .order_by(Handoff.id.desc())
+            .limit(1)
+        ).first()
+        if handoff is None:
+            raise NoPushChannel(conversation_id, rest.CHANNEL)
+        if handoff.patient_unread_from is None:
+            handoff.patient_unread_from = first_message_id
+            session.commit()

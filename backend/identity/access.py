@@ -17,12 +17,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.crypto import Cipher
 from backend.db.models import IdentityVerification, Message, utcnow
 
 DEFAULT_IDLE = timedelta(minutes=30)
+# Where the configured idle limit (IDENTITY_IDLE_MINUTES) travels: the session factory's
+# `info`, set once in backend/services.py, so every route's `require_subject` honours it.
+IDLE_INFO_KEY = "identity_idle"
+
+
+def configure_idle(session_factory: sessionmaker[Session], idle: timedelta) -> None:
+    """Make `idle` the limit for every session the factory makes (unless a call passes one)."""
+    session_factory.configure(info={**session_factory.kw.get("info", {}), IDLE_INFO_KEY: idle})
 
 
 class AccessDenied(Exception):
@@ -79,15 +87,19 @@ def verified_identity(
     session: Session,
     cipher: Cipher,
     conversation_id: str,
-    idle: timedelta = DEFAULT_IDLE,
+    idle: timedelta | None = None,
     now: datetime | None = None,
 ) -> VerifiedIdentity | None:
-    """The conversation's live verification, or None (never verified, ended or gone idle)."""
+    """The conversation's live verification, or None (never verified, ended or gone idle).
+
+    `idle` defaults to the limit configured on the session factory (`configure_idle`), else
+    DEFAULT_IDLE."""
     row = session.get(IdentityVerification, conversation_id)
     if row is None:
         return None
     verified_at = _aware(row.verified_at)
-    if _idle_since(session, conversation_id, verified_at, now or utcnow()) > idle:
+    limit = idle or session.info.get(IDLE_INFO_KEY, DEFAULT_IDLE)
+    if _idle_since(session, conversation_id, verified_at, now or utcnow()) > limit:
         end_verification(session=session, conversation_id=conversation_id)
         return None
     return VerifiedIdentity(
@@ -104,7 +116,7 @@ def require_subject(
     cipher: Cipher,
     conversation_id: str,
     for_patient: str | None = None,
-    idle: timedelta = DEFAULT_IDLE,
+    idle: timedelta | None = None,
     now: datetime | None = None,
 ) -> str:
     """The FHIR Patient id this call may act on: the verified patient, or one of their

@@ -11,17 +11,19 @@ from sqlalchemy.orm import Session
 from backend.core.config import Settings
 from backend.core.crypto import Cipher
 from backend.core.errors import UnknownConversation
-from backend.db.models import Conversation, TriageRecord
+from backend.db.models import Conversation, Handoff, TriageRecord
 from backend.handoff.service import open_handoff
 from backend.handoff.states import Reason
 from symptom_rules import Engine, EngineConfig, TriageResult, triage
 
 # Levels that put the conversation in the clinicians' queue (the reason sets the priority:
 # emergencies urgent, same-day consultations high).
+# Emergency levels go to the clinicians' queue at once. `consultation_24` does not: the
+# patient is offered a same- or next-day booking (and a person if nothing fits), because a
+# queued hand-off would hold the conversation for a clinician and stop that booking.
 ESCALATED_LEVELS = {
     "emergency_ambulance": Reason.EMERGENCY,
     "emergency": Reason.EMERGENCY,
-    "consultation_24": Reason.URGENT_TRIAGE,
 }
 
 
@@ -42,6 +44,7 @@ class TriageStep:
 
     result: TriageResult
     record_id: int | None
+    handoff: tuple[Handoff, bool] | None = None  # (hand-off, newly created) when escalated
 
 
 def triage_step(
@@ -76,8 +79,9 @@ def triage_step(
     )
     session.add(record)
     session.commit()
+    handoff = None
     if result.disposition.value in ESCALATED_LEVELS:
-        open_handoff(
+        handoff = open_handoff(
             session=session,
             cipher=cipher,
             conversation_id=conversation_id,
@@ -89,7 +93,7 @@ def triage_step(
                 "explanation": result.explanation,
             },
         )
-    return TriageStep(result, record.id)
+    return TriageStep(result, record.id, handoff)
 
 
 def latest_record(*, session: Session, conversation_id: str) -> TriageRecord | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, TypedDict
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -38,6 +39,54 @@ class TriageStep(TypedDict):
     record_id: int | None
 
 
+# --- records (results, medications, refills) ---
+class ResultsAnswer(TypedDict):
+    """`GET /internal/records/results`: messages ready to send (values only where allowed)."""
+
+    messages: list[str]
+    details_shown: bool
+    available: int
+    critical_withheld: int
+
+
+class MedicationOption(TypedDict):
+    id: str
+    name: str
+    dosage: str | None
+    refills_remaining: int | None
+    prescriber: str | None
+    needs_review: bool
+    review_reason: str | None
+
+
+class MedicationsAnswer(TypedDict):
+    """`GET /internal/records/medications`: active prescriptions and earlier pharmacies."""
+
+    text: str
+    data: list[MedicationOption]
+    pharmacies: list[str]
+
+
+class RefillAnswer(TypedDict):
+    """`POST /internal/records/refills` and `GET /internal/records/refills` (text to send)."""
+
+    text: str
+
+
+class HandoffOpened(TypedDict):
+    """`POST /internal/handoffs`: where the patient stands and what to tell them."""
+
+    id: int
+    created: bool
+    queue_position: int
+    waiting_count: int
+    expected_wait_minutes: int
+    clinic_open: bool
+    clinic_hours: str
+    clinic_phone: str
+    emergency_number: str
+
+
 class BackendUnavailable(Exception):
     """The backend did not answer, or answered with an error; the action should apologise."""
 
@@ -47,14 +96,13 @@ class BackendUnavailable(Exception):
         self.reason = reason
 
 
-class PatientAccessDenied(Exception):
+class PatientAccessDenied(BackendUnavailable):
     """The backend refused patient data (403): `code` is "not_verified" (ask the patient to
     confirm who they are first) or "not_in_care" (not this patient's, nor a child's in their
-    care)."""
+    care). A BackendUnavailable too, so an action that does not handle it apologises."""
 
     def __init__(self, path: str, code: str) -> None:
-        super().__init__(f"backend refused {path}: {code}")
-        self.path = path
+        super().__init__(path, f"HTTP 403 {code}")
         self.code = code
 
 
@@ -112,6 +160,88 @@ class BackendClient:
             rule_ids=list(data["rule_ids"]),
             record_id=data["record_id"],
         )
+
+    async def open_handoff(self, *, conversation_id: str, reason: str) -> HandoffOpened:
+        """Put the conversation in the clinicians' queue (hand-off; safe to call twice)."""
+        data = await self._call(
+            "POST", "/internal/handoffs", {"conversation_id": conversation_id, "reason": reason}
+        )
+        return HandoffOpened(
+            id=int(data["id"]),
+            created=bool(data["created"]),
+            queue_position=int(data["queue_position"]),
+            waiting_count=int(data["waiting_count"]),
+            expected_wait_minutes=int(data["expected_wait_minutes"]),
+            clinic_open=bool(data["clinic_open"]),
+            clinic_hours=str(data["clinic_hours"]),
+            clinic_phone=str(data["clinic_phone"]),
+            emergency_number=str(data["emergency_number"]),
+        )
+
+    # --- records (results, medications, refills) ---
+    async def lab_results(self, *, conversation_id: str) -> ResultsAnswer:
+        """The conversation's patient's released results (403 until verified)."""
+        query = urlencode({"conversation_id": conversation_id})
+        data = await self._get(f"/internal/records/results?{query}")
+        return ResultsAnswer(
+            messages=[str(m) for m in data["messages"]],
+            details_shown=bool(data["details_shown"]),
+            available=int(data["available"]),
+            critical_withheld=int(data["critical_withheld"]),
+        )
+
+    async def medications(self, *, conversation_id: str) -> MedicationsAnswer:
+        """Active prescriptions (403 until verified)."""
+        query = urlencode({"conversation_id": conversation_id})
+        data = await self._get(f"/internal/records/medications?{query}")
+        return MedicationsAnswer(
+            text=str(data["text"]), data=list(data["data"]), pharmacies=list(data["pharmacies"])
+        )
+
+    async def request_refill(
+        self, *, conversation_id: str, medication_request_id: str, pharmacy: str | None
+    ) -> RefillAnswer:
+        """Send the refill request to the prescriber (or find the one already sent)."""
+        body: dict[str, Any] = {
+            "conversation_id": conversation_id,
+            "medication_request_id": medication_request_id,
+        }
+        if pharmacy:
+            body["pharmacy"] = pharmacy
+        data = await self._call("POST", "/internal/records/refills", body)
+        return RefillAnswer(text=str(data["text"]))
+
+    async def refill_status(self, *, conversation_id: str) -> RefillAnswer:
+        """Where the patient's refill requests stand."""
+        query = urlencode({"conversation_id": conversation_id})
+        data = await self._get(f"/internal/records/refills?{query}")
+        return RefillAnswer(text=str(data["text"]))
+
+    # --- appointments ---
+    async def appointments(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /internal/appointments/{operation}` (search, book, list, cancel, reschedule,
+        request); the shapes are backend/appointments/schemas.py, read in
+        bot/actions/appointments.py."""
+        data = await self._call("POST", f"/internal/appointments/{operation}", body)
+        if not isinstance(data, dict):
+            raise BackendUnavailable(f"/internal/appointments/{operation}", "not an object")
+        return data
+
+    # --- outreach ---
+    async def confirm_appointment(self, *, conversation_id: str, appointment_id: str) -> bool:
+        """Record in the EHR that the patient will attend (reply C to a reminder)."""
+        body = {"conversation_id": conversation_id, "appointment_id": appointment_id}
+        data = await self._call("POST", "/internal/outreach/confirm", body)
+        return bool(isinstance(data, dict) and data.get("confirmed"))
+
+    # --- identity ---
+    async def identity(self, step: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One step of identity verification (`POST /internal/identity/<step>`: status, start,
+        choose, confirm, end); the answer says what happened, never who anyone is."""
+        data = await self._call("POST", f"/internal/identity/{step}", body)
+        if not isinstance(data, dict):
+            raise BackendUnavailable(f"/internal/identity/{step}", "not an object")
+        return data
 
 
 async def _refusal_code(response: aiohttp.ClientResponse) -> str:

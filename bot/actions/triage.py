@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.backend_client import (
@@ -29,7 +29,13 @@ LEVEL_ADVICE = {
     "self_care": "This can usually be looked after at home.",
 }
 BOOKING_LEVELS = frozenset({"consultation_24", "consultation"})
-SHARED_WITH_CARE_TEAM = frozenset({"emergency_ambulance", "emergency", "consultation_24"})
+# After a consultation-level outcome: lead into the appointment flow (bot/actions/appointments.py
+# carries the complaint over as the visit reason).
+BOOKING_BUTTONS = [
+    {"title": "Book an appointment", "payload": "/book_appointment"},
+    {"title": "No, thanks", "payload": "/deny"},
+]
+SHARED_WITH_CARE_TEAM = frozenset({"emergency_ambulance", "emergency"})
 ANSWER_BUTTONS = {"yes": "Yes", "no": "No", "not sure": "Not sure"}
 TRIAGE_SLOTS = (
     "triage_complaint",
@@ -71,8 +77,13 @@ def outcome_text(outcome: dict[str, Any], clinic: ClinicContact | None) -> str:
     parts = [advice.format(emergency=emergency), str(outcome.get("explanation") or "")]
     if level in SHARED_WITH_CARE_TEAM:  # the backend queued a hand-off for these levels
         parts.append("I have shared this with the clinic's care team, so a clinician will see it.")
-    if clinic and level in BOOKING_LEVELS:
-        parts.append(f"To book, call {clinic['name']} on {clinic['phone']} ({clinic['hours']}).")
+    if level in BOOKING_LEVELS:
+        parts.append(
+            f"To book, call {clinic['name']} on {clinic['phone']} ({clinic['hours']}), "
+            "or I can book it for you here now."
+            if clinic
+            else "I can book it for you here now."
+        )
     if outcome.get("safety_net"):
         parts.append(str(outcome["safety_net"]))
     return "\n\n".join(part for part in parts if part)
@@ -171,5 +182,12 @@ class ActionTriageOutcome(_UsesBackend, Action):
             clinic = await self.backend().clinic_contact()
         except BackendUnavailable:
             clinic = None
-        dispatcher.utter_message(text=outcome_text(outcome, clinic))
+        level = str(outcome.get("level"))
+        # Only the consultation levels lead into booking; emergencies never get a booking offer.
+        buttons = BOOKING_BUTTONS if level in BOOKING_LEVELS else []
+        dispatcher.utter_message(text=outcome_text(outcome, clinic), buttons=buttons)
+        if level in SHARED_WITH_CARE_TEAM:
+            # The backend queued the conversation for a clinician: the assistant steps back
+            # until it is handed back (the hub holds the patient's messages meanwhile).
+            return [ConversationPaused()]
         return []

@@ -166,10 +166,13 @@ async def test_an_emergency_outcome_sends_for_help_and_never_offers_a_booking(
     _, client = backend
     dispatcher = CollectingDispatcher()
     emergency = {**DECISION, "level": "emergency_ambulance", "emergency": True}
-    await ActionTriageOutcome(client).run(
+    events = await ActionTriageOutcome(client).run(
         dispatcher, make_tracker(slots={"triage_outcome": emergency}), {}
     )
     text = dispatcher.messages[0]["text"]
     assert text.startswith("Please call 999 for an ambulance now.")
     assert "To book" not in text and "at home" not in text
+    assert not dispatcher.messages[0]["buttons"]
     assert "care team" in text
+    # Queued for a clinician by the backend: the assistant steps back until handed back.
+    assert [e["event"] for e in events] == ["pause"]

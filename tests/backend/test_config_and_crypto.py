@@ -66,7 +66,9 @@ def test_the_ehr_is_built_from_settings_and_smart_needs_a_client_and_key(tmp_pat
     with pytest.raises(ValueError, match="does not exist"):
         ehr_from_settings(
             make_settings(
-                tmp_path, ehr_auth="smart", ehr_smart_client_id="assistant",
+                tmp_path,
+                ehr_auth="smart",
+                ehr_smart_client_id="assistant",
                 ehr_smart_key_file=str(tmp_path / "missing.pem"),
             )
         )

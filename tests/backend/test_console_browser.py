@@ -1,5 +1,6 @@
 """The console page in headless Chromium against the backend (Rasa double): sign in, see the
-queue, claim, read the transcript, resolve and hand back, sign out."""
+queue, claim, read the transcript, reply (canned reply, edited), see the patient's next message
+arrive live, resolve and hand back, sign out."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import uvicorn
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
 from backend.core.config import Settings
@@ -93,6 +94,27 @@ def test_a_clinician_signs_in_claims_reads_and_hands_back(
 
     browser.find_element(By.CSS_SELECTOR, "[data-act=claim]").click()
     wait.until(lambda d: "held by Ann Lee" in d.find_element(By.ID, "detail-meta").text)
+
+    # A canned reply fills the box; the clinician edits it and sends it to the patient.
+    Select(browser.find_element(By.ID, "canned")).select_by_value("greeting")
+    reply_box = browser.find_element(By.ID, "reply-text")
+    assert "care team" in reply_box.get_attribute("value")
+    reply_box.clear()
+    reply_box.send_keys("Hello, Ann the nurse here. How can I help?")
+    browser.find_element(By.ID, "send-reply").click()
+    wait.until(
+        lambda d: "clinician: Hello, Ann the nurse" in d.find_element(By.ID, "transcript").text
+    )
+
+    # The patient (REST) gets the reply with the answer to their next message, and that
+    # message appears in the console live, without a reload.
+    with httpx.Client(base_url=backend_url, timeout=10) as api:
+        answer = api.post(
+            "/channels/rest/webhook", json={"sender": "+15550001111", "message": "my knee hurts"}
+        ).json()
+    assert [r["text"] for r in answer] == ["Hello, Ann the nurse here. How can I help?"]
+    wait.until(lambda d: "patient: my knee hurts" in d.find_element(By.ID, "transcript").text)
+
     browser.find_element(By.CSS_SELECTOR, "[data-act=resolve-back]").click()
     wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#queue .item"))
 

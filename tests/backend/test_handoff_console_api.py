@@ -23,6 +23,11 @@ CONSOLE_ROUTES = [
     ("post", "/console/api/handoffs/1/release", None),
     ("post", "/console/api/handoffs/1/resolve", {"hand_back": True}),
     ("get", "/console/api/handoffs/1/transcript", None),
+    ("post", "/console/api/handoffs/1/reply", {"text": "hello"}),
+    ("get", "/console/api/handoffs/1/notes", None),
+    ("post", "/console/api/handoffs/1/notes", {"text": "note"}),
+    ("get", "/console/api/canned-replies", None),
+    ("get", "/console/api/events", None),
 ]
 
 
@@ -198,7 +203,8 @@ def test_only_the_holder_transfers_releases_or_resolves(
     assert second_client.post(f"{url}/claim").status_code == 200
     done = second_client.post(f"{url}/resolve", json={"hand_back": True})
     assert done.status_code == 200
-    assert (done.json()["state"], done.json()["outcome"]) == ("resolved", "hand_back")
+    # Resolved, Rasa resumed, then handed back to the assistant in the same request.
+    assert (done.json()["state"], done.json()["outcome"]) == ("bot", "hand_back")
     assert client.get("/console/api/queue").json()["count"] == 0
 
 

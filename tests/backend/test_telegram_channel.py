@@ -240,4 +240,3 @@ def test_start_up_survives_telegram_refusing_the_webhook(
     app = create_app(unreachable, build_services(unreachable, rasa=fake_rasa))
     with TestClient(app) as client:
         assert client.get("/channels/telegram").status_code == 405  # up, and routing
-

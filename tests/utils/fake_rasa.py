@@ -20,8 +20,12 @@ class FakeRasa:
     received: list[tuple[str, str]] = field(default_factory=list)
     sessions_started: list[str] = field(default_factory=list)
     interrupted: list[tuple[str, list[str]]] = field(default_factory=list)
+    triggered: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     down: bool = False
     active_loop: bool = False
+    paused: set[str] = field(default_factory=set)
+    # (conversation id, author, text) of messages added to the history outside Rasa
+    history: list[tuple[str, str, str]] = field(default_factory=list)
 
     async def send(self, conversation_id: str, text: str) -> list[Reply]:
         if self.down:
@@ -43,6 +47,31 @@ class FakeRasa:
         if self.down:
             raise AssistantUnavailable("emergency", "ConnectError")
         self.interrupted.append((conversation_id, said))
+
+    async def pause(self, conversation_id: str) -> None:
+        if self.down:
+            raise AssistantUnavailable("pause", "ConnectError")
+        self.paused.add(conversation_id)
+
+    async def resume(self, conversation_id: str, said: list[str]) -> None:
+        if self.down:
+            raise AssistantUnavailable("resume", "ConnectError")
+        self.paused.discard(conversation_id)
+        self.history.extend((conversation_id, "bot", text) for text in said)
+
+    async def record_bot_messages(self, conversation_id: str, said: list[str], author: str) -> None:
+        if self.down:
+            raise AssistantUnavailable("history", "ConnectError")
+        self.history.extend((conversation_id, author, text) for text in said)
+
+    async def trigger_intent(
+        self, conversation_id: str, intent: str, entities: dict[str, str]
+    ) -> list[Reply]:
+        """Outreach: records the external intent and answers with one line naming it."""
+        if self.down:
+            raise AssistantUnavailable("trigger intent", "ConnectError")
+        self.triggered.append((conversation_id, intent, dict(entities)))
+        return [Reply(text=f"[{intent}]")]
 
     async def close(self) -> None:
         return None

@@ -6,14 +6,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import APIRouter, HTTPException, status
+from starlette.concurrency import run_in_threadpool
 
 from backend.api.console_auth import CurrentClinician, SessionDep
 from backend.api.deps import ServicesDep
 from backend.db.models import Handoff
-from backend.handoff import service
+from backend.handoff import notes, service
+from backend.handoff.flow import HandoffFlow, NotDelivered
 from backend.handoff.schemas import (
+    CannedRepliesPublic,
+    CannedReplyPublic,
     HandoffPublic,
     HandoffsPublic,
+    NoteIn,
+    NotePublic,
+    NotesPublic,
+    ReplyIn,
+    ReplySentPublic,
     ResolveIn,
     TranscriptPublic,
     TransferIn,
@@ -22,6 +31,7 @@ from backend.handoff.schemas import (
 )
 from backend.handoff.states import InvalidTransition
 from backend.hub.transcript import transcript
+from backend.services import Services
 
 router = APIRouter(prefix="/console/api", tags=["console"])
 
@@ -47,13 +57,40 @@ def _public(session: SessionDep, services: ServicesDep, handoff: Handoff) -> Han
     return handoff_public(session=session, cipher=services.cipher, handoff=handoff)
 
 
+def _flow(services: Services) -> HandoffFlow:
+    if services.handoffs is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "hand-offs are not set up")
+    return services.handoffs
+
+
+def _changed(services: Services, handoff: Handoff) -> None:
+    services.live.publish({"type": "queue", "handoff_id": handoff.id})
+
+
 @router.get("/queue")
-def get_queue(
+async def get_queue(
     _clinician: CurrentClinician, session: SessionDep, services: ServicesDep
 ) -> HandoffsPublic:
-    """Waiting and held conversations, most urgent first, then longest waiting."""
-    rows = service.queue(session=session)
-    data = [_public(session, services, row) for row in rows]
+    """Waiting and held conversations, most urgent first, then longest waiting; with the
+    patient's verified identity when there is one."""
+
+    def rows() -> tuple[list[HandoffPublic], dict[str, str]]:
+        handoffs = service.queue(session=session)
+        data = [_public(session, services, row) for row in handoffs]
+        if services.handoffs is None:
+            return data, {}
+        verified = services.handoffs.labels.verified_patients(
+            session=session,
+            cipher=services.cipher,
+            conversation_ids=[row.conversation_id for row in data],
+        )
+        return data, verified
+
+    data, verified = await run_in_threadpool(rows)
+    if services.handoffs is not None:
+        for row in data:
+            if row.conversation_id in verified:
+                row.patient = await services.handoffs.labels.identity(verified[row.conversation_id])
     return HandoffsPublic(data=data, count=len(data))
 
 
@@ -64,6 +101,7 @@ def claim_handoff(
     """Take a waiting conversation (409 "already taken" if another clinician was first)."""
     with _errors():
         handoff = service.claim(session=session, handoff_id=handoff_id, clinician_id=clinician.id)
+    _changed(services, handoff)
     return _public(session, services, handoff)
 
 
@@ -83,6 +121,7 @@ def transfer_handoff(
             clinician_id=clinician.id,
             to_clinician_id=body.to_clinician_id,
         )
+    _changed(services, handoff)
     return _public(session, services, handoff)
 
 
@@ -93,26 +132,46 @@ def release_handoff(
     """Put a conversation you hold back in the queue."""
     with _errors():
         handoff = service.release(session=session, handoff_id=handoff_id, clinician_id=clinician.id)
+    _changed(services, handoff)
     return _public(session, services, handoff)
 
 
 @router.post("/handoffs/{handoff_id}/resolve")
-def resolve_handoff(
+async def resolve_handoff(
     handoff_id: int,
     body: ResolveIn,
     clinician: CurrentClinician,
     session: SessionDep,
     services: ServicesDep,
 ) -> HandoffPublic:
-    """Finish a conversation you hold: hand it back to the assistant, or close it."""
+    """Finish a conversation you hold: hand it back to the assistant (which greets the
+    patient), or close it. Either way Rasa is resumed."""
     with _errors():
-        handoff = service.resolve(
-            session=session,
-            handoff_id=handoff_id,
-            clinician_id=clinician.id,
-            hand_back=body.hand_back,
+        handoff = await _flow(services).resolve(
+            handoff_id=handoff_id, clinician_id=clinician.id, hand_back=body.hand_back
         )
+    session.expire_all()
     return _public(session, services, handoff)
+
+
+@router.post("/handoffs/{handoff_id}/reply")
+async def reply_to_patient(
+    handoff_id: int, body: ReplyIn, clinician: CurrentClinician, services: ServicesDep
+) -> ReplySentPublic:
+    """Send a message to the patient on their own channel (holder only). It is recorded in the
+    transcript and in the assistant's history; 502 when the channel refused it."""
+    with _errors():
+        try:
+            sent = await _flow(services).reply(
+                handoff_id=handoff_id, clinician_id=clinician.id, text=body.text
+            )
+        except NotDelivered as exc:
+            raise HTTPException(
+                status.HTTP_502_BAD_GATEWAY,
+                "recorded in the transcript, but the patient's channel did not accept it "
+                "(opted out, outside WhatsApp's 24-hour window, or the provider refused)",
+            ) from exc
+    return ReplySentPublic(sent=sent)
 
 
 @router.get("/handoffs/{handoff_id}/transcript")
@@ -127,3 +186,41 @@ def handoff_transcript(
     )
     data = [message_public(line) for line in lines]
     return TranscriptPublic(data=data, count=len(data))
+
+
+@router.get("/handoffs/{handoff_id}/notes")
+def handoff_notes(
+    handoff_id: int, _clinician: CurrentClinician, session: SessionDep, services: ServicesDep
+) -> NotesPublic:
+    """Private notes on the hand-off (never shown to the patient)."""
+    with _errors():
+        rows = notes.list_notes(session=session, cipher=services.cipher, handoff_id=handoff_id)
+    data = [NotePublic(id=n.id, author=n.author, text=n.text, at=n.at) for n in rows]
+    return NotesPublic(data=data, count=len(data))
+
+
+@router.post("/handoffs/{handoff_id}/notes", status_code=status.HTTP_201_CREATED)
+def add_handoff_note(
+    handoff_id: int,
+    body: NoteIn,
+    clinician: CurrentClinician,
+    session: SessionDep,
+    services: ServicesDep,
+) -> NotePublic:
+    """Add a private note (encrypted at rest, never sent to the patient)."""
+    with _errors():
+        note = notes.add_note(
+            session=session,
+            cipher=services.cipher,
+            handoff_id=handoff_id,
+            clinician_id=clinician.id,
+            text=body.text,
+        )
+    return NotePublic(id=note.id, author=note.author, text=note.text, at=note.at)
+
+
+@router.get("/canned-replies")
+def canned_replies(_clinician: CurrentClinician) -> CannedRepliesPublic:
+    """The clinic's ready-made replies (backend/handoff/canned_replies.yml)."""
+    data = [CannedReplyPublic(id=r.id, title=r.title, text=r.text) for r in notes.canned_replies()]
+    return CannedRepliesPublic(data=data, count=len(data))

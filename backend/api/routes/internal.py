@@ -59,8 +59,9 @@ class TriagePublic(BaseModel):
 
 
 @router.post("/triage")
-def triage_step_route(body: TriageIn, services: ServicesDep) -> TriagePublic:
-    """One step of symptom triage; the finished decision is recorded for clinicians."""
+async def triage_step_route(body: TriageIn, services: ServicesDep) -> TriagePublic:
+    """One step of symptom triage; the finished decision is recorded for clinicians, and an
+    emergency level queues the conversation for them (console and EHR told at once)."""
     if services.triage_engine is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "triage is not configured")
     with services.session_factory() as session:
@@ -75,6 +76,9 @@ def triage_step_route(body: TriageIn, services: ServicesDep) -> TriagePublic:
             )
         except UnknownConversation as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if step.handoff is not None and services.handoffs is not None:
+        handoff, created = step.handoff
+        services.handoffs.opened(handoff, created=created)
     result = step.result
     question = result.next_question
     return TriagePublic(

@@ -40,6 +40,17 @@ class _ChatSocket:
         self.socket = socket
         self.services = services
         self.token = ""
+        self.conversation_id: str | None = None  # known once the conversation exists
+
+    def attach(self, conversation_id: str) -> None:
+        """Receive messages sent unprompted (a clinician's replies) on this socket."""
+        if self.conversation_id is None:
+            self.conversation_id = conversation_id
+            self.services.live.attach_webchat(conversation_id, self.send)
+
+    def detach(self) -> None:
+        if self.conversation_id is not None:
+            self.services.live.detach_webchat(self.conversation_id, self.send)
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.socket.send_text(json.dumps(frame))
@@ -69,6 +80,8 @@ class _ChatSocket:
                     session=session, cipher=self.services.cipher, conversation_id=conversation.id
                 )
             )
+        if conversation is not None:
+            self.attach(conversation.id)
         history = [_entry(line) for line in lines]
         await self.send({"type": "history", "messages": history})
 
@@ -90,6 +103,7 @@ class _ChatSocket:
         except AssistantUnavailable:
             await self.error("unavailable", _unavailable_text(self.services))
             return
+        self.attach(result.conversation_id)
         at = transcript.utcnow().isoformat()
         for entry in webchat.reply_frames(result.replies, at):
             await self.send({"type": "bot", **entry})
@@ -130,3 +144,5 @@ async def chat_socket(socket: WebSocket) -> None:
                 await chat.handle(frame)
     except WebSocketDisconnect:
         return
+    finally:
+        chat.detach()

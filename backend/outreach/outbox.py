@@ -1,0 +1,117 @@
+"""The outreach outbox: a row is written (status `sending`) before a message goes out, so a
+restart can tell what was started, and a second attempt at the same message is refused."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db.models import Message, OutboundDelivery, OutreachOutbox
+
+from .plan import Planned
+
+SENDING = "sending"
+SENT = "sent"
+
+
+def claim(
+    *, session: Session, item: Planned, conversation_id: str, capped: bool, now: datetime
+) -> OutreachOutbox | None:
+    """Record that this message is about to go out; None when it was claimed before."""
+    row = OutreachOutbox(
+        key=item.outbox_key,
+        job_id=item.job_id,
+        kind=item.kind,
+        patient_hash=item.patient_hash,
+        conversation_id=conversation_id,
+        status=SENDING,
+        capped=capped,
+        claimed_at=now,
+        delivery_mark=session.scalar(select(func.coalesce(func.max(OutboundDelivery.id), 0))),
+        message_mark=session.scalar(select(func.coalesce(func.max(Message.id), 0))),
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:  # the unique key: this message was already started or sent
+        session.rollback()
+        return None
+    return row
+
+
+def already_claimed(*, session: Session, key: str) -> bool:
+    return session.scalar(select(func.count()).where(OutreachOutbox.key == key)) != 0
+
+
+def finish(*, session: Session, row_id: int, status: str, now: datetime) -> None:
+    row = session.get(OutreachOutbox, row_id)
+    if row is not None:
+        row.status = status[:32]
+        row.finished_at = now
+        session.commit()
+
+
+def release(*, session: Session, row_id: int) -> None:
+    """Forget a claim whose message never left (so a later attempt may send it)."""
+    row = session.get(OutreachOutbox, row_id)
+    if row is not None:
+        session.delete(row)
+        session.commit()
+
+
+def capped_sent_times(*, session: Session, patient_hash: str, since: datetime) -> list[datetime]:
+    """When this patient was sent (or is being sent) capped messages since `since`."""
+    rows = session.scalars(
+        select(OutreachOutbox.claimed_at).where(
+            OutreachOutbox.patient_hash == patient_hash,
+            OutreachOutbox.capped.is_(True),
+            OutreachOutbox.status.in_((SENDING, SENT)),
+            OutreachOutbox.claimed_at >= since,
+        )
+    ).all()
+    return [_aware(at) for at in rows]
+
+
+def interrupted_claims(*, session: Session) -> list[OutreachOutbox]:
+    """Messages started but not finished: the process stopped in the middle of them."""
+    return list(session.scalars(select(OutreachOutbox).where(OutreachOutbox.status == SENDING)))
+
+
+def left_the_system(*, session: Session, row: OutreachOutbox) -> bool:
+    """True when a message for this claim reached a provider before the process stopped.
+
+    Phone senders record each body handed to the provider at once (outbound_deliveries);
+    other channels leave only the transcript line, written just after the send.
+    """
+    delivered = session.scalar(
+        select(func.count()).where(
+            OutboundDelivery.conversation_id == row.conversation_id,
+            OutboundDelivery.kind == "outreach",
+            OutboundDelivery.id > row.delivery_mark,
+            OutboundDelivery.status.not_in(("failed", "blocked_opt_out", "blocked_window")),
+        )
+    )
+    if delivered:
+        return True
+    logged = session.scalar(
+        select(func.count()).where(
+            Message.conversation_id == row.conversation_id,
+            Message.direction == "out",
+            Message.author == "outreach",
+            Message.id > row.message_mark,
+        )
+    )
+    return bool(logged)
+
+
+def recent(*, session: Session, limit: int = 50) -> list[OutreachOutbox]:
+    """The latest outbox rows, newest first (the operators' view)."""
+    query = select(OutreachOutbox).order_by(OutreachOutbox.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite drops the zone
