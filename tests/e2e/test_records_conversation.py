@@ -135,3 +135,21 @@ def test_a_refill_becomes_a_task_for_the_prescriber_once(
         timeout=15,
     ).json()
     assert len(tasks.get("entry", [])) == 1
+
+
+def test_a_results_question_in_the_middle_of_booking_is_answered_and_booking_goes_on(
+    stack: StackConfig, patient: tuple[str, list[LabReport], Medication]
+) -> None:
+    pid, reports, _ = patient
+    sender = "e2e-records-digression"
+    say(stack, sender, "hello")
+    verify(stack, sender, pid)
+    offered = say(stack, sender, "I need to see a skin doctor next week")
+    question = offered[-1]["text"]  # the booking's question (the offered times, usually)
+
+    aside = say(stack, sender, "are my blood test results back?")
+
+    shown = text_of(aside)
+    assert "usual range" in shown
+    assert reports[0].results[0].name.split(" [")[0] in shown
+    assert aside[-1]["text"] == question  # and the booking asks its question again
