@@ -8,6 +8,8 @@ local double of Twilio's Messages API; then the same with a provider rate limit 
 Target: >= 200 messages/s with the limit off; with it on, never faster than the limit.
 The EHR and Rasa are in-process stand-ins (indexed lookups, canned words): this measures the
 scheduler, the database and the provider path, not the FHIR server or the dialogue model.
+The Twilio double runs in its own process, as Twilio is not in ours (`--double-in-process`
+puts it in this one, where its HTTP server competes with the scheduler for the GIL).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,10 +79,54 @@ class CannedRasa:
         return [Reply(text="Reminder: you have an appointment. Reply C to confirm.")]
 
 
-async def run(count: int, rate: float, tmp: Path) -> tuple[float, float, int]:
+DOUBLE_PROCESS = """
+import sys
+from tests.utils.twilio_double import TwilioDouble
+double = TwilioDouble().start()
+print(double.base_url, flush=True)
+sys.stdin.read()  # until the bench closes it
+print(len(double.sent), flush=True)
+double.stop()
+"""
+
+
+class Provider:
+    """The Twilio double, in this process or its own; `count()` = requests it received."""
+
+    def __init__(self, *, in_process: bool) -> None:
+        self._double: TwilioDouble | None = None
+        self._child: subprocess.Popen[str] | None = None
+        if in_process:
+            self._double = TwilioDouble().start()
+            self.base_url = self._double.base_url
+            return
+        self._child = subprocess.Popen(
+            [sys.executable, "-c", DOUBLE_PROCESS],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._child.stdout is not None
+        self.base_url = self._child.stdout.readline().strip()
+
+    def count(self) -> int:
+        """Stop the double; how many messages it took."""
+        if self._double is not None:
+            self._double.stop()
+            return len(self._double.sent)
+        assert self._child is not None and self._child.stdout is not None
+        out, _ = self._child.communicate(timeout=60)  # closes stdin: the double reports
+        return int(out.split()[0])
+
+
+async def run(
+    count: int, rate: float, tmp: Path, *, in_process: bool = False
+) -> tuple[float, float, int]:
     """(seconds to plan, seconds to dispatch, messages at the provider)."""
     tmp.mkdir(parents=True, exist_ok=True)
-    double = TwilioDouble().start()
+    double = Provider(in_process=in_process)
+    received: int | None = None
     try:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
@@ -152,10 +199,12 @@ async def run(count: int, rate: float, tmp: Path) -> tuple[float, float, int]:
         with sessions() as session:
             sent = session.scalar(select(func.count()).where(OutreachOutbox.status == "sent"))
         engine.dispose()
-        assert sent == count == len(double.sent), (sent, count, len(double.sent))
-        return planned - began, done - planned, len(double.sent)
+        received = double.count()
+        assert sent == count == received, (sent, count, received)
+        return planned - began, done - planned, received
     finally:
-        double.stop()
+        if received is None:
+            double.count()
 
 
 def main() -> int:
@@ -163,13 +212,21 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000, help="reminders, no limit")
     parser.add_argument("--limited", type=int, default=300, help="reminders with the limit on")
     parser.add_argument("--rate", type=float, default=100.0, help="the limit, messages/s")
+    parser.add_argument(
+        "--double-in-process", action="store_true", help="run the Twilio double in this process"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    inside = args.double_in_process
     with tempfile.TemporaryDirectory() as tmp:
-        plan_s, send_s, sent = asyncio.run(run(args.count, 0, Path(tmp) / "free"))
+        plan_s, send_s, sent = asyncio.run(
+            run(args.count, 0, Path(tmp) / "free", in_process=inside)
+        )
         print(f"no limit: {sent} reminders planned in {plan_s:.1f} s, sent in {send_s:.1f} s")
         print(f"          {sent / send_s:.0f} messages/s (target >= 200)")
-        _, limited_s, limited = asyncio.run(run(args.limited, args.rate, Path(tmp) / "limited"))
+        _, limited_s, limited = asyncio.run(
+            run(args.limited, args.rate, Path(tmp) / "limited", in_process=inside)
+        )
         floor = (limited - 1) / args.rate
         print(
             f"limit {args.rate:g}/s: {limited} reminders in {limited_s:.2f} s "

@@ -95,6 +95,21 @@ def contact_by_hash(*, session: Session, cipher: Cipher, key: str) -> Contact | 
     return _decrypted(cipher, row) if row is not None else None
 
 
+def contacts_by_hash(
+    *, session: Session, cipher: Cipher, keys: Iterable[str]
+) -> dict[str, Contact]:
+    """The contacts of these patient hashes (one query), by hash; unknown ones are absent."""
+    wanted = sorted(set(keys))
+    found: dict[str, Contact] = {}
+    for start in range(0, len(wanted), 500):  # under every database's bind limit
+        query = select(OutreachContact).where(
+            OutreachContact.patient_hash.in_(wanted[start : start + 500])
+        )
+        for row in session.scalars(query):
+            found[row.patient_hash] = _decrypted(cipher, row)
+    return found
+
+
 def all_contacts(*, session: Session, cipher: Cipher) -> list[Contact]:
     rows = session.scalars(select(OutreachContact).order_by(OutreachContact.updated_at)).all()
     return [_decrypted(cipher, row) for row in rows]

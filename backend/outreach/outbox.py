@@ -3,9 +3,10 @@ restart can tell what was started, and a second attempt at the same message is r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,24 +43,69 @@ def claim(
     return row
 
 
-def already_claimed(*, session: Session, key: str) -> bool:
-    return session.scalar(select(func.count()).where(OutreachOutbox.key == key)) != 0
-
-
-def finish(*, session: Session, row_id: int, status: str, now: datetime) -> None:
-    row = session.get(OutreachOutbox, row_id)
-    if row is not None:
-        row.status = status[:32]
-        row.finished_at = now
+def claim_many(
+    *, session: Session, claims: list[tuple[Planned, str, bool]], now: datetime
+) -> list[OutreachOutbox] | None:
+    """`claim` for several messages (item, conversation id, capped) in one commit; None when
+    any of them was claimed before (nothing is then claimed: claim them one by one)."""
+    delivery_mark = session.scalar(select(func.coalesce(func.max(OutboundDelivery.id), 0)))
+    message_mark = session.scalar(select(func.coalesce(func.max(Message.id), 0)))
+    rows = [
+        OutreachOutbox(
+            key=item.outbox_key,
+            job_id=item.job_id,
+            kind=item.kind,
+            patient_hash=item.patient_hash,
+            conversation_id=conversation_id,
+            status=SENDING,
+            capped=capped,
+            claimed_at=now,
+            delivery_mark=delivery_mark,
+            message_mark=message_mark,
+        )
+        for item, conversation_id, capped in claims
+    ]
+    session.add_all(rows)
+    try:
         session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return rows
 
 
-def release(*, session: Session, row_id: int) -> None:
-    """Forget a claim whose message never left (so a later attempt may send it)."""
-    row = session.get(OutreachOutbox, row_id)
-    if row is not None:
-        session.delete(row)
-        session.commit()
+def claimed_keys(*, session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of these outbox keys were claimed (started or sent) before, in one query."""
+    wanted = sorted(set(keys))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):  # under every database's bind limit
+        chunk = wanted[start : start + 500]
+        found.update(
+            session.scalars(select(OutreachOutbox.key).where(OutreachOutbox.key.in_(chunk)))
+        )
+    return found
+
+
+def mark_all_finished(*, session: Session, statuses: dict[int, str], now: datetime) -> None:
+    """Record what became of claims (row id -> status), in the caller's transaction: one
+    statement per status."""
+    by_status: dict[str, list[int]] = {}
+    for row_id, status in statuses.items():
+        by_status.setdefault(status[:32], []).append(row_id)
+    for status, row_ids in by_status.items():
+        for start in range(0, len(row_ids), 500):  # under every database's bind limit
+            chunk = row_ids[start : start + 500]
+            session.execute(
+                update(OutreachOutbox)
+                .where(OutreachOutbox.id.in_(chunk))
+                .values(status=status, finished_at=now)
+            )
+
+
+def forget(*, session: Session, row_id: int) -> None:
+    """Give back a claim whose message never left (so a later attempt may send it), in the
+    caller's transaction."""
+    session.execute(delete(OutreachOutbox).where(OutreachOutbox.id == row_id))
 
 
 def capped_sent_times(*, session: Session, patient_hash: str, since: datetime) -> list[datetime]:

@@ -40,9 +40,47 @@ def utc_clock() -> datetime:
     return datetime.now(UTC)
 
 
+class BatchedJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store, deleting the one-off jobs of a wake-up at once.
+
+    When jobs fall due, the scheduler reads them all (`get_due_jobs`), hands each to the
+    executor and removes it (`remove_job`, one transaction each), and finally asks for the
+    next run time; no job runs before that last call returns (it is all one step of the
+    event loop). The removals are collected and made in one transaction at that point
+    instead: the same end state before any message job starts, one commit instead of one
+    per job. Should the process die in between, the jobs stay and run again after the
+    restart, where the outbox refuses a second send.
+    """
+
+    _collecting = False
+    _doomed: list[str]
+
+    def get_due_jobs(self, now: datetime) -> list[Job]:
+        jobs: list[Job] = super().get_due_jobs(now)
+        self._collecting, self._doomed = True, []
+        return jobs
+
+    def remove_job(self, job_id: str) -> None:
+        if self._collecting:
+            self._doomed.append(job_id)
+        else:
+            super().remove_job(job_id)
+
+    def get_next_run_time(self) -> datetime | None:
+        if self._collecting:
+            self._collecting = False
+            doomed, self._doomed = self._doomed, []
+            with self.engine.begin() as connection:
+                for start in range(0, len(doomed), 500):  # under every database's bind limit
+                    chunk = doomed[start : start + 500]
+                    connection.execute(self.jobs_t.delete().where(self.jobs_t.c.id.in_(chunk)))
+        next_run: datetime | None = super().get_next_run_time()
+        return next_run
+
+
 def job_store(engine: Engine) -> SQLAlchemyJobStore:
     """APScheduler's job table in the backend's own database (SQLite or PostgreSQL)."""
-    return SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
+    return BatchedJobStore(engine=engine, tablename=JOB_TABLE)
 
 
 def make_scheduler(engine: Engine) -> AsyncIOScheduler:
@@ -72,9 +110,12 @@ class OutreachRuntime:
     scheduler: BaseScheduler
     clock: Clock = utc_clock
     outcomes: list[tuple[str, Outcome]] = field(default_factory=list)
-    # Messages dispatched at once (each conversation still one at a time, see Dispatcher).
-    concurrency: int = 8
-    _slots: asyncio.Semaphore | None = None
+    # Jobs due together are dispatched in batches (shared reads, one commit for the claims,
+    # one for the outcomes): at most `batch_size` per batch, `concurrency` batches at once.
+    batch_size: int = 64
+    concurrency: int = 2
+    _queue: list[tuple[str, str, asyncio.Future[Outcome]]] = field(default_factory=list)
+    _workers: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self, *, paused: bool = False) -> list[str]:
         """Settle interrupted messages, reconcile the jobs with the plan, then let jobs run
@@ -123,11 +164,14 @@ class OutreachRuntime:
                 unreachable.add(contact.patient_hash)  # keep their jobs until the EHR answers
                 continue
             with dispatcher.session_factory() as session:
-                for item in plan:
-                    if item.kind not in contact.consents:
-                        continue  # nothing to schedule for a kind the patient did not agree to
-                    if not outbox.already_claimed(session=session, key=item.outbox_key):
-                        wanted[item.job_id] = (item.patient_hash, item.occurrence, item.due)
+                # nothing to schedule for a kind the patient did not agree to
+                plan = [item for item in plan if item.kind in contact.consents]
+                claimed = outbox.claimed_keys(
+                    session=session, keys=(item.outbox_key for item in plan)
+                )
+            for item in plan:
+                if item.outbox_key not in claimed:
+                    wanted[item.job_id] = (item.patient_hash, item.occurrence, item.due)
         for job_id, (patient, occurrence, due) in wanted.items():
             existing = jobs.get(job_id)
             if existing is not None and existing.args[1:] == (patient, occurrence):
@@ -149,12 +193,7 @@ class OutreachRuntime:
 
     async def run_message(self, job_id: str, patient_hash: str, occurrence: str) -> Outcome:
         """Dispatch one message job; a deferred one is put back for its next allowed time."""
-        if self._slots is None:  # created here: it must belong to the running event loop
-            self._slots = asyncio.Semaphore(self.concurrency)
-        async with self._slots:
-            outcome = await self.dispatcher.dispatch(
-                job_id=job_id, patient_hash=patient_hash, now=self.clock()
-            )
+        outcome = await self._dispatch_batched(job_id, patient_hash)
         self.outcomes.append((job_id, outcome))
         if outcome.retry_at is not None:
             self.scheduler.add_job(
@@ -167,6 +206,37 @@ class OutreachRuntime:
             )
         logger.info("outreach job %s: %s", job_id, outcome.status)
         return outcome
+
+    async def _dispatch_batched(self, job_id: str, patient_hash: str) -> Outcome:
+        """Queue the job for the next batch and wait for its outcome."""
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((job_id, patient_hash, done))
+        if len(self._workers) < self.concurrency:
+            worker = asyncio.create_task(self._work())
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        return await done
+
+    async def _work(self) -> None:
+        # The scheduler starts every job due at one wake-up in the same loop step; yielding
+        # once lets them all join the queue before the first batch is cut.
+        await asyncio.sleep(0)
+        while self._queue:
+            batch, self._queue = self._queue[: self.batch_size], self._queue[self.batch_size :]
+            try:
+                outcomes = await self.dispatcher.dispatch_many(
+                    [(job_id, key) for job_id, key, _ in batch], now=self.clock()
+                )
+            except BaseException as exc:  # each job reports it, as it would have alone
+                for *_, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise  # the process is stopping
+                continue
+            for (*_, done), outcome in zip(batch, outcomes, strict=True):
+                if not done.done():
+                    done.set_result(outcome)
 
 
 def _is_message(job: Job) -> bool:

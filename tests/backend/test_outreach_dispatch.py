@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import inspect
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -60,7 +61,9 @@ async def run_week(
     while queue and queue[0][0] < end:
         now, job_id = heapq.heappop(queue)
         for moment in sorted(m for m in hooks if m <= now):
-            hooks.pop(moment)(clinic)  # type: ignore[operator]
+            done = hooks.pop(moment)(clinic)  # type: ignore[operator]
+            if inspect.isawaitable(done):  # a reply that goes to the EHR
+                await done
         outcome: Outcome = await clinic.dispatcher.dispatch(
             job_id=job_id, patient_hash=_hash(clinic), now=now
         )
@@ -172,6 +175,45 @@ async def test_a_moved_appointment_is_reminded_of_at_its_new_time(clinic: Clinic
     # The first 48 h reminder went on Monday; after the move the old 2 h reminder is stale.
     assert reminders[0] == ("reminder:appt-1:48h", "Mon 10:00")
     assert ("reminder:appt-1:2h", "Wed 09:00") not in reminders
+
+
+AFTER_FIRST_REMINDER = datetime(2026, 6, 8, 15, 0, tzinfo=UTC)  # Mon 11:00 local
+
+
+async def test_a_cancel_reply_after_the_first_reminder_stops_the_rest(clinic: Clinic) -> None:
+    async def cancel(c: Clinic) -> None:  # what the cancel flow does for "X" / "cancel appt"
+        await c.ehr.cancel(appointment_id="appt-1", reason="patient replied to a reminder")
+
+    log = await run_week(clinic, MONDAY, on_tick={AFTER_FIRST_REMINDER: cancel})
+
+    assert sent(log) == [("reminder:appt-1:48h", "Mon 10:00"), ("results:rep-1", "Tue 09:00")]
+    assert clinic.ehr._get("Appointment", "appt-1")["status"] == "cancelled"
+    stale = {job: status for job, _, status in log if job != "results:rep-1"}
+    assert stale == {
+        "reminder:appt-1:48h": "sent",
+        "reminder:appt-1:2h": "skipped_stale",
+        "checkin:appt-1": "skipped_stale",
+    }
+
+
+async def test_a_confirm_reply_is_recorded_and_the_later_messages_still_go(
+    clinic: Clinic,
+) -> None:
+    async def confirm(c: Clinic) -> None:  # what POST /internal/outreach/confirm does for "C"
+        await c.ehr.confirm_attendance(appointment_id="appt-1", patient_id=PATIENT)
+
+    log = await run_week(clinic, MONDAY, on_tick={AFTER_FIRST_REMINDER: confirm})
+
+    assert [job for job, _ in sent(log)] == [
+        "reminder:appt-1:48h",
+        "results:rep-1",
+        "reminder:appt-1:2h",
+        "checkin:appt-1",
+    ]
+    responses = clinic.ehr._all("AppointmentResponse")
+    assert [(r["appointment"]["reference"], r["participantStatus"]) for r in responses] == [
+        ("Appointment/appt-1", "accepted")
+    ]
 
 
 async def test_after_stop_nothing_more_is_sent(clinic: Clinic) -> None:
@@ -316,4 +358,28 @@ async def test_concurrent_dispatches_for_one_patient_still_honour_the_daily_cap(
     )
 
     assert sorted(o.status for o in outcomes) == ["deferred", "sent", "skipped_already_sent"]
+    assert len(clinic.provider.sent) == 1
+
+
+async def test_a_send_that_fails_unexpectedly_stays_claimed_until_the_restart_settles_it(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = MONDAY + timedelta(hours=3)  # Mon 11:00 local: the 48 h reminder is due
+    assert clinic.dispatcher.phone is not None
+
+    async def breaks(**_: object) -> int:
+        raise RuntimeError("the sender broke")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(clinic.dispatcher.phone, "deliver", breaks)
+        failed = await clinic.dispatcher.dispatch(
+            job_id="reminder:appt-1:48h", patient_hash=_hash(clinic), now=now
+        )
+    with clinic.session_factory() as session:
+        status_after_failure = [row.status for row in session.query(OutreachOutbox)]
+    recovered = await clinic.dispatcher.recover(now=now)
+
+    assert failed.status == "failed_unexpected"
+    assert status_after_failure == ["sending"]  # unknown whether it left: not given up
+    assert recovered == ["sent"]
     assert len(clinic.provider.sent) == 1

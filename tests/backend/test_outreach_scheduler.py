@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from backend.db.models import OutreachOutbox
 from backend.db.session import make_engine
-from backend.hub import transcript
+from backend.outreach import dispatch as dispatch_module
 from backend.outreach.contacts import patient_hash, remember_contact
 from backend.outreach.dispatch import Dispatcher
 from backend.outreach.kinds import CHECKIN
@@ -215,7 +215,8 @@ async def test_a_dispatch_cut_short_after_the_provider_took_it_is_not_sent_again
         raise Crash
 
     with monkeypatch.context() as patch:
-        patch.setattr(transcript, "log_outbound", dies)
+        # dies where the outcome is written, after the provider took the message
+        patch.setattr(dispatch_module, "add_outreach_lines", dies)
         with pytest.raises(Crash):
             await clinic.dispatcher.dispatch(
                 job_id="reminder:appt-1:48h",
