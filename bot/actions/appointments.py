@@ -24,6 +24,7 @@ from bot.actions.settings import ActionSettings
 FORM = "appointment_form"
 OFFERED = "offered"  # appt_request when the first words were enough to offer slots
 START = "action_start_appointment"
+IDENTITY_DONE = "action_identity_done"  # runs START again once the patient is verified
 HANDOFF_ACTION = "action_request_human"
 INTENT_MODES = {
     "book_appointment": "book",
@@ -127,7 +128,10 @@ class ActionStartAppointment(_UsesBackend, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         intent = str((tracker.latest_message.get("intent") or {}).get("name") or "")
-        resumed = intent not in INTENT_MODES  # back from identity verification (or a button)
+        # Back from identity verification (or a button). The latest message is then the code,
+        # whose intent can be anything (NLU reads "874728" as book_appointment), so the action
+        # that ran us decides, not the intent.
+        resumed = intent not in INTENT_MODES or tracker.latest_action_name == IDENTITY_DONE
         if resumed and tracker.get_slot("appt_pending_text") is not None:
             mode = str(tracker.get_slot("appt_mode") or "book")
             text, reason = (
@@ -189,7 +193,13 @@ class ActionStartAppointment(_UsesBackend, Action):
 
 
 class ValidateAppointmentForm(_UsesBackend, FormValidationAction):
-    """Understands each reply in the context of the question it answers."""
+    """Understands each reply in the context of the question it answers.
+
+    NOT_AN_ANSWER: rasa_sdk validates every slot event at the end of the tracker, so when the
+    form starts right after action_start_appointment reset the flow's slots to None, each
+    validator is called with None. That is no reply from the patient: it is ignored, or it
+    would search with no words and say "was that a yes or a no?" before any question.
+    """
 
     def name(self) -> str:
         return "validate_appointment_form"
@@ -247,6 +257,8 @@ class ValidateAppointmentForm(_UsesBackend, FormValidationAction):
     async def validate_appt_request(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {}  # cleared by the flow itself (see NOT_AN_ANSWER), not a reply
         text = str(value or "")
         if text == OFFERED:  # filled by action_start_appointment: the search is done
             return {"appt_request": OFFERED}
@@ -261,6 +273,8 @@ class ValidateAppointmentForm(_UsesBackend, FormValidationAction):
     async def validate_appt_choice(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {}  # cleared by the flow itself (see NOT_AN_ANSWER), not a reply
         text = str(value or "")
         offers = tracker.get_slot("appt_offers") or []
         if not offers and text in {"request", "person"}:
@@ -304,6 +318,8 @@ class ValidateAppointmentForm(_UsesBackend, FormValidationAction):
     async def validate_appt_target(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {}  # cleared by the flow itself (see NOT_AN_ANSWER), not a reply
         text = str(value or "")
         appointments = tracker.get_slot("appt_appointments") or []
         chosen = say.pick(text, appointments)
@@ -325,6 +341,8 @@ class ValidateAppointmentForm(_UsesBackend, FormValidationAction):
     async def validate_appt_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {}  # cleared by the flow itself (see NOT_AN_ANSWER), not a reply
         text = str(value or "")
         intent = str((tracker.latest_message.get("intent") or {}).get("name") or "")
         mode = str(tracker.get_slot("appt_mode"))

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import appointments_text as say
 from bot.actions.appointments import (
+    IDENTITY_DONE,
     OFFERED,
     ActionAskApptChoice,
     ActionFinishAppointment,
@@ -169,6 +171,41 @@ async def test_after_verification_the_kept_request_resumes_into_the_form(
     body = double.bodies["search"][0]
     assert body["text"] == "book my son for a checkup" and body["for_child"] is True
     assert followups(events) == ["appointment_form"]
+
+
+async def test_resuming_after_verification_ignores_what_the_code_looked_like(
+    backend: tuple[BackendDouble, BackendClient],
+) -> None:
+    """The code is the latest message when identity_done runs us: NLU may call it anything."""
+    double, client = backend
+    slots_kept = {"appt_mode": "book", "appt_pending_text": "a checkup as soon as possible"}
+    latest = {"text": "874728", "intent": {"name": "book_appointment"}, "entities": []}
+    tracker = Tracker("conv-test", slots_kept, latest, [], False, None, {}, IDENTITY_DONE)
+    events = await ActionStartAppointment(client).run(CollectingDispatcher(), tracker, {})
+    assert double.bodies["search"][0]["text"] == "a checkup as soon as possible"
+    assert followups(events) == ["appointment_form"]
+
+
+async def test_slots_the_start_cleared_are_not_read_as_replies_when_the_form_starts(
+    backend: tuple[BackendDouble, BackendClient],
+) -> None:
+    double, client = backend
+    form = ValidateAppointmentForm(client)
+    tracker = make_tracker(
+        text="I need to reschedule my appointment",
+        intent="reschedule_appointment",
+        slots={"appt_mode": "reschedule", "appt_appointments": [{"id": "a1", "label": "x"}]},
+    )
+    dispatcher = CollectingDispatcher()
+    for validate in (
+        form.validate_appt_request,
+        form.validate_appt_choice,
+        form.validate_appt_target,
+        form.validate_appt_confirm,
+    ):
+        assert await validate(None, dispatcher, tracker, {}) == {}
+    assert dispatcher.messages == []
+    assert "search" not in double.bodies
 
 
 async def test_booking_after_triage_carries_the_complaint_as_the_reason(

@@ -15,6 +15,7 @@ import pytest
 
 from scripts.model_cache import model_path
 from scripts.stack import StackConfig, Supervisor, start_stack
+from tests.utils.e2e_chat import STACK_SETTINGS
 
 
 def free_port() -> int:
@@ -42,6 +43,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
             "ENCRYPTION_KEY": "e2e-encryption-key-0123",
             "RASA_TOKEN": "e2e-rasa-token-0123456",
             "SERVICE_TOKEN": "e2e-service-token-01234",
+            # The Twilio and Telegram webhooks accept signed posts; with no provider account
+            # the replies go to the development outbox (tests/utils/e2e_chat.py).
+            **STACK_SETTINGS,
         },
     )
     log = io.StringIO()
