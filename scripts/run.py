@@ -5,6 +5,7 @@ Settings come from `.env` (see .env.example); the ports are those of the URLs th
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -34,6 +35,23 @@ def config_from_env() -> StackConfig:
         ehr_port=_port(values.get("EHR_BASE_URL"), 8090),
         env=values,
     )
+
+
+def channel_status(values: dict[str, str]) -> list[str]:
+    """Which channels are live with the credentials in `.env`, and where the others go."""
+    twilio = bool(values.get("TWILIO_ACCOUNT_SID") and values.get("TWILIO_AUTH_TOKEN"))
+    telegram = bool(values.get("TELEGRAM_BOT_TOKEN"))
+    to_outbox = "inbound webhook only; replies go to the development outbox"
+
+    def phone(sender: str) -> str:
+        return "live (Twilio)" if twilio and values.get(sender) else to_outbox
+
+    return [
+        "web chat and REST: live",
+        f"SMS: {phone('TWILIO_FROM_NUMBER')}",
+        f"WhatsApp: {phone('TWILIO_WHATSAPP_FROM')}",
+        f"Telegram: {'live (webhook registered at start-up)' if telegram else to_outbox}",
+    ]
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -67,6 +85,7 @@ def main() -> int:
         f"  Health of every process:  {config.backend_url}/healthz\n"
         f"  REST channel for scripts: POST {config.backend_url}/channels/rest/webhook\n"
         f"  EHR (FHIR R4):            {config.ehr_base_url}\n"
+        f"  Channels:                 {'; '.join(channel_status({**os.environ, **config.env}))}\n"
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )
