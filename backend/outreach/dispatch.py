@@ -20,7 +20,7 @@ from backend.db.models import Conversation, OutreachOutbox, PhoneConsent
 from backend.ehr import Ehr
 from backend.ehr.errors import EhrError
 from backend.hub.keywords import PHONE_CHANNELS, phone_hash
-from backend.hub.outbound import FreeTextRefused, PhoneOutbound
+from backend.hub.outbound import FreeTextRefused, PhoneOutbound, UnknownTemplate
 from backend.hub.rasa_gateway import AssistantUnavailable
 from backend.hub.senders import NoPushChannel, deliver_to_conversation
 from backend.hub.telegram_outbound import TelegramOutbound
@@ -360,10 +360,31 @@ class Dispatcher:
         except NoPushChannel:
             return "failed_no_channel", []
         except FreeTextRefused:
-            return "failed_whatsapp_window", []
+            return await self._template_instead(conversation_id, kind, entities)
         if count == 0:
             return "skipped_opted_out", []
         return outbox.SENT, replies
+
+    async def _template_instead(
+        self, conversation_id: str, kind: str, entities: dict[str, str]
+    ) -> tuple[str, list[Reply]]:
+        """WhatsApp more than 24 hours after the patient last wrote: only an approved template
+        may go, the one configured for this kind (TWILIO_WHATSAPP_TEMPLATES). Its one variable
+        is the appointment's time, never anything clinical; without a template nothing goes."""
+        if self.phone is None:
+            return "failed_whatsapp_window", []
+        when = entities.get("appointment_time")
+        try:
+            count = await self.phone.deliver_template(
+                conversation_id=conversation_id,
+                template=kind,
+                variables={"1": when} if when else {},
+            )
+        except UnknownTemplate:
+            return "failed_whatsapp_window", []
+        if count == 0:
+            return "skipped_opted_out", []
+        return outbox.SENT, [Reply(text=f"[WhatsApp template: {kind}]")]
 
     async def recover(self, *, now: datetime) -> list[str]:
         """After a restart: settle every message that was started but not finished.
