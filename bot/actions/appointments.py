@@ -118,6 +118,10 @@ def _booking_text(tracker: Tracker) -> tuple[str, str | None]:
     return " ".join([text, *extra]).strip(), str(reason)[:300] if reason else None
 
 
+# Set by the outreach reminder (bot/actions/outreach.py): the appointment it was about.
+REMINDED_SLOT = "outreach_appointment_id"
+
+
 class ActionStartAppointment(_UsesBackend, Action):
     """Starts booking, rescheduling or cancelling from the patient's first words."""
 
@@ -160,7 +164,11 @@ class ActionStartAppointment(_UsesBackend, Action):
                 values["appt_request"] = None if found.get("question") else OFFERED
             else:
                 listed = await self.backend().appointments("list", body)
-                values.update(self._targets(dispatcher, listed["appointments"], mode, text))
+                # "R" or "X" answering a reminder means the appointment it was about.
+                reminded = tracker.get_slot(REMINDED_SLOT)
+                values.update(
+                    self._targets(dispatcher, listed["appointments"], mode, text, reminded)
+                )
         except PatientAccessDenied as refused:
             if refused.code == "not_verified":
                 remember = [SlotSet("appt_mode", mode), SlotSet("appt_pending_text", text)]
@@ -176,11 +184,19 @@ class ActionStartAppointment(_UsesBackend, Action):
 
     @staticmethod
     def _targets(
-        dispatcher: CollectingDispatcher, appointments: list[dict[str, Any]], mode: str, text: str
+        dispatcher: CollectingDispatcher,
+        appointments: list[dict[str, Any]],
+        mode: str,
+        text: str,
+        reminded: str | None = None,
     ) -> dict[str, Any]:
         if not appointments:
             return _stop("You have no upcoming appointments with us. Would you like to book one?")
         values: dict[str, Any] = {"appt_appointments": appointments}
+        about = [a for a in appointments if reminded and a["id"] == reminded]
+        if about:  # the backend listed it, so it is still the patient's and still upcoming
+            appointments = about
+            values[REMINDED_SLOT] = None
         if len(appointments) == 1:
             values["appt_target"] = appointments[0]["id"]
             if mode == "reschedule":

@@ -489,3 +489,33 @@ def test_pick_by_label_or_out_of_range_number() -> None:
     assert say.pick(OFFERS[0]["label"].upper(), OFFERS) == OFFERS[0]
     assert say.pick("9", OFFERS) is None
     assert say.pick("slot-3", OFFERS) == OFFERS[2]
+
+
+async def test_r_after_a_reminder_moves_the_appointment_it_was_about(
+    backend: tuple[BackendDouble, BackendClient],
+) -> None:
+    double, client = backend
+    other = {**APPOINTMENT, "id": "appt-2", "label": "Fri Nov 27, 9 am with Dr. Lee"}
+    double.answers["list"] = {"appointments": [other, APPOINTMENT], "how_to_cancel": ""}
+    tracker = make_tracker(
+        text="R", intent="reschedule_appointment", slots={"outreach_appointment_id": "appt-1"}
+    )
+    events = await ActionStartAppointment(client).run(CollectingDispatcher(), tracker, {})
+    state = slots(events)
+    assert state["appt_mode"] == "reschedule" and state["appt_target"] == "appt-1"
+    assert "When would you like to move it to?" in state["appt_question"]
+    assert state["outreach_appointment_id"] is None  # used once
+
+
+async def test_x_after_a_reminder_for_a_gone_appointment_asks_which_one(
+    backend: tuple[BackendDouble, BackendClient],
+) -> None:
+    double, client = backend
+    other = {**APPOINTMENT, "id": "appt-2", "label": "Fri Nov 27, 9 am with Dr. Lee"}
+    double.answers["list"] = {"appointments": [other, APPOINTMENT], "how_to_cancel": ""}
+    tracker = make_tracker(
+        text="X", intent="cancel_appointment", slots={"outreach_appointment_id": "appt-9"}
+    )
+    events = await ActionStartAppointment(client).run(CollectingDispatcher(), tracker, {})
+    state = slots(events)
+    assert state["appt_mode"] == "cancel" and state.get("appt_target") is None
