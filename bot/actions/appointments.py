@@ -17,9 +17,12 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import appointments_text as say
-from bot.actions.backend_client import BackendClient, BackendUnavailable, PatientAccessDenied
+from bot.actions.backend_client import (
+    BackendUnavailable,
+    PatientAccessDenied,
+    UsesBackend,
+)
 from bot.actions.identity_gate import ask_identity_first
-from bot.actions.settings import ActionSettings
 
 FORM = "appointment_form"
 OFFERED = "offered"  # appt_request when the first words were enough to offer slots
@@ -69,16 +72,6 @@ NOT_FOR_CHILD = (
 )
 
 
-class _UsesBackend:
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
-
-    def backend(self) -> BackendClient:
-        if self._client is None:
-            self._client = BackendClient(ActionSettings.from_env())
-        return self._client
-
-
 def _subject(tracker: Tracker) -> dict[str, Any]:
     return {
         "conversation_id": tracker.sender_id,
@@ -122,7 +115,7 @@ def _booking_text(tracker: Tracker) -> tuple[str, str | None]:
 REMINDED_SLOT = "outreach_appointment_id"
 
 
-class ActionStartAppointment(_UsesBackend, Action):
+class ActionStartAppointment(UsesBackend, Action):
     """Starts booking, rescheduling or cancelling from the patient's first words."""
 
     def name(self) -> str:
@@ -208,7 +201,7 @@ class ActionStartAppointment(_UsesBackend, Action):
         return values
 
 
-class ValidateAppointmentForm(_UsesBackend, FormValidationAction):
+class ValidateAppointmentForm(UsesBackend, FormValidationAction):
     """Understands each reply in the context of the question it answers.
 
     NOT_AN_ANSWER: rasa_sdk validates every slot event at the end of the tracker, so when the
@@ -507,7 +500,7 @@ class ActionFinishAppointment(Action):
         return events
 
 
-class ActionListAppointments(_UsesBackend, Action):
+class ActionListAppointments(UsesBackend, Action):
     """Lists the patient's upcoming appointments."""
 
     def name(self) -> str:

@@ -251,3 +251,16 @@ async def _refusal_code(response: aiohttp.ClientResponse) -> str:
     except (aiohttp.ContentTypeError, ValueError, AttributeError):
         return "access_denied"
     return detail if isinstance(detail, str) else "access_denied"
+
+
+class UsesBackend:
+    """Mixin for actions that call the backend: one lazily built client (tests pass one
+    pointed at a local double). Not an Action itself, so the action server skips it."""
+
+    def __init__(self, client: BackendClient | None = None) -> None:
+        self._client = client
+
+    def backend(self) -> BackendClient:
+        if self._client is None:
+            self._client = BackendClient(ActionSettings.from_env())
+        return self._client

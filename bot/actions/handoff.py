@@ -15,8 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendUnavailable, HandoffOpened
-from bot.actions.settings import ActionSettings
+from bot.actions.backend_client import BackendUnavailable, HandoffOpened, UsesBackend
 
 QUEUE_UNREACHABLE = (
     "I couldn't reach the care team's queue just now. Please call the clinic on the number "
@@ -48,7 +47,7 @@ def what_happens_next(opened: HandoffOpened) -> str:
     )
 
 
-class _Escalation:
+class _Escalation(UsesBackend):
     """Open a hand-off for `reason`, say `preface` and what happens next, then pause.
 
     A mixin, not an `Action`: rasa_sdk registers every subclass of Action it finds, and this
@@ -58,19 +57,11 @@ class _Escalation:
     reason = ""
     preface = ""
 
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
-
-    def _backend(self) -> BackendClient:
-        if self._client is None:
-            self._client = BackendClient(ActionSettings.from_env())
-        return self._client
-
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         try:
-            opened = await self._backend().open_handoff(
+            opened = await self.backend().open_handoff(
                 conversation_id=tracker.sender_id, reason=self.reason
             )
         except BackendUnavailable:

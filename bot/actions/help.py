@@ -8,8 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendUnavailable
-from bot.actions.settings import ActionSettings
+from bot.actions.backend_client import BackendUnavailable, UsesBackend
 
 OFFER_PERSON_BUTTONS = [
     {"title": "Yes, a person please", "payload": "/affirm"},
@@ -38,25 +37,17 @@ class ActionOfferHelp(Action):
         return []
 
 
-class ActionContactClinic(Action):
+class ActionContactClinic(UsesBackend, Action):
     """Gives the clinic's contact details so the patient can reach a person."""
-
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
 
     def name(self) -> str:
         return "action_contact_clinic"
-
-    def _backend(self) -> BackendClient:
-        if self._client is None:
-            self._client = BackendClient(ActionSettings.from_env())
-        return self._client
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         try:
-            clinic = await self._backend().clinic_contact()
+            clinic = await self.backend().clinic_contact()
         except BackendUnavailable:
             dispatcher.utter_message(
                 text=(

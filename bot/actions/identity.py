@@ -22,9 +22,8 @@ from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.backend_client import BackendClient, BackendUnavailable
+from bot.actions.backend_client import BackendUnavailable, UsesBackend
 from bot.actions.identity_gate import PENDING_ACTION_SLOT, resume_pending
-from bot.actions.settings import ActionSettings
 
 FORM = "identity_form"
 FAMILY, GIVEN, BIRTH_DATE = "identity_family_name", "identity_given_name", "identity_birth_date"
@@ -85,16 +84,8 @@ _UNASKED: dict[str, Any] = {}
 _STATUS: ContextVar[dict[str, Any] | None] = ContextVar("identity_status", default=_UNASKED)
 
 
-class UsesBackend:
-    """Holds the backend client (tests pass one pointed at a local double)."""
-
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
-
-    def backend(self) -> BackendClient:
-        if self._client is None:
-            self._client = BackendClient(ActionSettings.from_env())
-        return self._client
+class _IdentityBackend(UsesBackend):
+    """The backend client, and the clinic's phone for the refusals that name it."""
 
     async def clinic_phone(self) -> str:
         try:
@@ -137,7 +128,7 @@ def _real(value: Any) -> str | None:
     return value.strip()[:100]
 
 
-class ValidateIdentityForm(UsesBackend, FormValidationAction):
+class ValidateIdentityForm(_IdentityBackend, FormValidationAction):
     """Asks for what the channel needs and hands each answer to the backend."""
 
     def name(self) -> str:
@@ -351,7 +342,7 @@ class AskIdentityCode(Action):
         return []
 
 
-class ActionIdentityDone(UsesBackend, Action):
+class ActionIdentityDone(_IdentityBackend, Action):
     """After the form: on success, carry on with what the patient first asked for.
 
     The backend is asked again rather than trusting the slots, so a form that ended without a
@@ -388,7 +379,7 @@ class ActionIdentityDone(UsesBackend, Action):
         return [*cleared, SlotSet(PENDING_ACTION_SLOT, None)]
 
 
-class ActionIdentityLogout(UsesBackend, Action):
+class ActionIdentityLogout(_IdentityBackend, Action):
     """ "Log out" / "forget me": the backend ends the verification, and the slots are wiped
     (whatever they held about the patient)."""
 

@@ -17,8 +17,13 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.actions.backend_client import BackendUnavailable, MedicationOption, PatientAccessDenied
-from bot.actions.results import UsesBackend, refused
+from bot.actions.backend_client import (
+    BackendUnavailable,
+    MedicationOption,
+    PatientAccessDenied,
+    UsesBackend,
+)
+from bot.actions.results import refused
 
 REFILL_FORM = "refill_form"
 REFILL_SLOTS = (

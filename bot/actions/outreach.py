@@ -15,9 +15,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendUnavailable, PatientAccessDenied
+from bot.actions.backend_client import (
+    BackendUnavailable,
+    PatientAccessDenied,
+    UsesBackend,
+)
 from bot.actions.identity_gate import ask_identity_first
-from bot.actions.settings import ActionSettings
 
 APPOINTMENT_SLOT = "outreach_appointment_id"
 # Never "reply CANCEL": on SMS and WhatsApp that word is a carrier opt-out (hub/keywords.py).
@@ -138,19 +141,11 @@ class ActionCheckinFeelingWell(Action):
         return []
 
 
-class ActionConfirmAppointment(Action):
+class ActionConfirmAppointment(UsesBackend, Action):
     """Reply C / "confirm": records in the EHR that the patient will attend."""
-
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
 
     def name(self) -> str:
         return "action_confirm_appointment"
-
-    def backend(self) -> BackendClient:
-        if self._client is None:
-            self._client = BackendClient(ActionSettings.from_env())
-        return self._client
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -13,9 +13,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.backend_client import BackendClient, BackendUnavailable, PatientAccessDenied
+from bot.actions.backend_client import (
+    BackendUnavailable,
+    PatientAccessDenied,
+    UsesBackend,
+)
 from bot.actions.identity_gate import ask_identity_first
-from bot.actions.settings import ActionSettings
 
 RESULTS_UNAVAILABLE = (
     "I can't reach your results right now. Please try again in a few minutes, or call the "
@@ -25,18 +28,6 @@ NOT_IN_CARE = (
     "I can only share records of the person I've confirmed I'm talking to, or of a child in "
     "their care. Please call the clinic about anyone else's records."
 )
-
-
-class UsesBackend:
-    """Holds the backend client (tests pass one pointed at a local double)."""
-
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
-
-    def backend(self) -> BackendClient:
-        if self._client is None:
-            self._client = BackendClient(ActionSettings.from_env())
-        return self._client
 
 
 def refused(

@@ -13,12 +13,11 @@ from rasa_sdk.events import ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.backend_client import (
-    BackendClient,
     BackendUnavailable,
     ClinicContact,
     TriageStep,
+    UsesBackend,
 )
-from bot.actions.settings import ActionSettings
 
 # How each level is put to the patient: advice on where to get care, never a diagnosis.
 LEVEL_ADVICE = {
@@ -89,23 +88,13 @@ def outcome_text(outcome: dict[str, Any], clinic: ClinicContact | None) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
-class _UsesBackend:
-    def __init__(self, client: BackendClient | None = None) -> None:
-        self._client = client
-
-    def backend(self) -> BackendClient:
-        if self._client is None:
-            self._client = BackendClient(ActionSettings.from_env())
-        return self._client
-
-
 UNAVAILABLE = (
     "I can't check symptoms right now. If you feel very unwell, or this could be an "
     "emergency, call your local emergency number now; otherwise please call the clinic."
 )
 
 
-class ActionStartTriage(_UsesBackend, Action):
+class ActionStartTriage(UsesBackend, Action):
     """Keeps the patient's own words as the complaint the questions are about."""
 
     def name(self) -> str:
@@ -118,7 +107,7 @@ class ActionStartTriage(_UsesBackend, Action):
         return reset_triage(complaint)
 
 
-class ValidateTriageForm(_UsesBackend, FormValidationAction):
+class ValidateTriageForm(UsesBackend, FormValidationAction):
     """Records the reply to the pending question and asks the backend what comes next."""
 
     def name(self) -> str:
@@ -165,7 +154,7 @@ class ActionAskTriageAnswer(Action):
         return []
 
 
-class ActionTriageOutcome(_UsesBackend, Action):
+class ActionTriageOutcome(UsesBackend, Action):
     """Gives the level of care, the reason, and the safety-net advice."""
 
     def name(self) -> str:
