@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from backend.core.config import Settings
@@ -13,6 +16,7 @@ from backend.db.migrate import upgrade
 from backend.hub.safety import SafetyAlert
 from backend.main import create_app
 from backend.services import Services, build_services
+from scripts.stack import free_port
 from tests.utils.fake_rasa import FakeRasa
 from tests.utils.twilio_channel import twilio_overrides
 from tests.utils.twilio_double import TwilioDouble
@@ -85,3 +89,23 @@ def twilio_settings(tmp_path: Path, twilio: TwilioDouble) -> Settings:
     built = make_settings(tmp_path, **twilio_overrides(twilio.base_url))
     upgrade(built.effective_database_url)
     return built
+
+
+@pytest.fixture
+def backend_url(settings: Settings, services: Services) -> Iterator[str]:
+    """The app served by a real uvicorn on a free port (streams, sockets, browsers)."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, services), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("the backend did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

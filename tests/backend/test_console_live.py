@@ -4,48 +4,16 @@ message without reloading; nobody else gets a stream."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
-import pytest
-import uvicorn
 from sqlalchemy import select
 
-from backend.core.config import Settings
 from backend.db.models import Conversation
-from backend.main import create_app
 from backend.services import Services
 from tests.utils.handoffs import PASSWORD, make_clinician
 
 SERVICE = {"Authorization": "Bearer test-service-token-0123456789"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def backend_url(settings: Settings, services: Services) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, services), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("the backend did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:

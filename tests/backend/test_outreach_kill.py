@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections import Counter
@@ -34,6 +33,7 @@ from backend.db.models import Conversation, OutboundDelivery, OutreachOutbox
 from backend.db.session import make_engine, make_session_factory
 from backend.outreach.contacts import remember_contact
 from backend.outreach.kinds import REMINDER
+from scripts.stack import free_port
 from tests.utils.outreach_doubles import FhirAppointmentsDouble, RasaTriggerDouble
 from tests.utils.twilio_channel import twilio_overrides
 from tests.utils.twilio_double import TwilioDouble
@@ -42,12 +42,6 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY = "test-encryption-key-0123456789"
 PATIENTS = 100  # more than one batch of the scheduler (64)
 BEFORE_KILL = 5  # reminders the Rasa double lets through before the kill
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def phone(i: int) -> str:

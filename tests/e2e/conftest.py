@@ -7,21 +7,14 @@ supervisor `make run` uses. Needs the trained model: `make test` trains it first
 from __future__ import annotations
 
 import io
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from scripts.model_cache import model_path
-from scripts.stack import StackConfig, Supervisor, start_stack
+from scripts.stack import StackConfig, Supervisor, free_port, start_stack
 from tests.utils.e2e_chat import STACK_SETTINGS
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

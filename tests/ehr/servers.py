@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -13,16 +12,11 @@ from typing import Any
 import httpx
 import yaml
 
+from scripts.stack import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 SEKMET = ROOT / ".venv-ehr" / "bin" / "sekmet"
 MEDPLUM_DIR = ROOT / "ehr" / "medplum"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
