@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 
 from backend.core.config import Settings
 from backend.db.migrate import upgrade
+from backend.hub import transcript
 from backend.hub.safety import SafetyAlert
+from backend.identity.access import record_verification
 from backend.main import create_app
 from backend.services import Services, build_services
 from scripts.stack import free_port
@@ -109,3 +111,32 @@ def backend_url(settings: Settings, services: Services) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def patient_conversation(
+    services: Services,
+    *,
+    channel: str = "rest",
+    address: str | None = None,
+    verified_as: str | None = None,
+    dependants: frozenset[str] | set[str] = frozenset(),
+) -> str:
+    """A conversation as the channel routes open it; verified as `verified_as` (guardian of
+    `dependants`) when given, as the identity flow records it once the patient proved who
+    they are."""
+    with services.session_factory() as session:
+        row = transcript.get_or_create_conversation(
+            session=session,
+            cipher=services.cipher,
+            channel=channel,
+            address=address or f"addr-{channel}",
+        )
+        if verified_as is not None:
+            record_verification(
+                session=session,
+                cipher=services.cipher,
+                conversation_id=row.id,
+                patient_id=verified_as,
+                dependants=dependants,
+            )
+        return row.id

@@ -13,9 +13,8 @@ from sqlalchemy import select
 from backend.core.config import Settings
 from backend.db.models import AccessAudit
 from backend.ehr.fake import InMemoryEhr
-from backend.hub import transcript
-from backend.identity.access import record_verification
 from backend.services import Services, build_services
+from tests.backend.conftest import patient_conversation
 from tests.utils.fake_rasa import FakeRasa
 
 AUTH = {"Authorization": "Bearer test-service-token-0123456789"}
@@ -41,19 +40,9 @@ def services(settings: Settings, fake_rasa: FakeRasa, ehr: InMemoryEhr) -> Servi
 
 
 def conversation(services: Services, *, channel: str = "rest", verified: bool = True) -> str:
-    with services.session_factory() as session:
-        row = transcript.get_or_create_conversation(
-            session=session, cipher=services.cipher, channel=channel, address=f"addr-{channel}"
-        )
-        if verified:
-            record_verification(
-                session=session,
-                cipher=services.cipher,
-                conversation_id=row.id,
-                patient_id=PATIENT,
-                dependants={CHILD},
-            )
-        return row.id
+    return patient_conversation(
+        services, channel=channel, verified_as=PATIENT if verified else None, dependants={CHILD}
+    )
 
 
 def post(client: TestClient, path: str, **body: Any) -> Any:

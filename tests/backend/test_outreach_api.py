@@ -14,10 +14,9 @@ from sqlalchemy import select
 from backend.core.config import Settings
 from backend.db.models import AccessAudit
 from backend.ehr.fake import InMemoryEhr
-from backend.hub import transcript
-from backend.identity.access import record_verification
 from backend.main import create_app
 from backend.services import Services, build_services
+from tests.backend.conftest import patient_conversation
 from tests.utils.fake_rasa import FakeRasa
 from tests.utils.outreach_clinic import PATIENT, appointment
 
@@ -42,19 +41,9 @@ def outreach_client(settings: Settings, ehr: InMemoryEhr) -> Iterator[TestClient
 
 
 def conversation(services: Services, *, verified_as: str | None) -> str:
-    with services.session_factory() as session:
-        row = transcript.get_or_create_conversation(
-            session=session, cipher=services.cipher, channel="sms", address="+15550004444"
-        )
-        if verified_as is not None:
-            record_verification(
-                session=session,
-                cipher=services.cipher,
-                conversation_id=row.id,
-                patient_id=verified_as,
-                dependants=set(),
-            )
-        return row.id
+    return patient_conversation(
+        services, channel="sms", address="+15550004444", verified_as=verified_as
+    )
 
 
 def confirm(client: TestClient, **body: Any) -> Any:

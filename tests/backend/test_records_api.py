@@ -16,11 +16,9 @@ from backend.db.models import AccessAudit, Handoff
 from backend.ehr import codes
 from backend.ehr.errors import EhrUnavailable
 from backend.ehr.fake import InMemoryEhr
-from backend.hub import transcript
-from backend.identity.access import record_verification
 from backend.main import create_app
 from backend.services import Services, build_services
-from tests.backend.conftest import make_settings
+from tests.backend.conftest import make_settings, patient_conversation
 from tests.utils.fake_rasa import FakeRasa
 from tests.utils.records import CHILD, PATIENT, PRESCRIBER, STRANGER, clinic_records
 
@@ -39,19 +37,9 @@ def services(settings: Settings, fake_rasa: FakeRasa, ehr: InMemoryEhr) -> Servi
 
 def conversation(services: Services, *, channel: str = "rest", verified: bool = True) -> str:
     """A conversation on `channel`, verified as PATIENT (guardian of CHILD) unless told not."""
-    with services.session_factory() as session:
-        row = transcript.get_or_create_conversation(
-            session=session, cipher=services.cipher, channel=channel, address=f"addr-{channel}"
-        )
-        if verified:
-            record_verification(
-                session=session,
-                cipher=services.cipher,
-                conversation_id=row.id,
-                patient_id=PATIENT,
-                dependants={CHILD},
-            )
-        return row.id
+    return patient_conversation(
+        services, channel=channel, verified_as=PATIENT if verified else None, dependants={CHILD}
+    )
 
 
 def get(client: TestClient, path: str, conversation_id: str, **params: str) -> Any:
