@@ -14,9 +14,9 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, status
-from sqlalchemy.orm import Session
 
 from backend.api.deps import ServiceCaller, ServicesDep
+from backend.api.patient_access import Subject, patient_subject
 from backend.appointments.calendar import ClinicCalendar
 from backend.appointments.schemas import (
     BookedPublic,
@@ -32,37 +32,10 @@ from backend.appointments.schemas import (
     SubjectBody,
 )
 from backend.appointments.service import AppointmentDesk
-from backend.db.models import Conversation, utcnow
-from backend.ehr.errors import EhrError, InvalidState, NotFound
-from backend.identity.access import AccessDenied, NotInCare, require_subject, verified_identity
-from backend.identity.audit import record_access
+from backend.db.models import utcnow
 from backend.services import Services
 
 router = APIRouter(prefix="/internal/appointments", tags=["internal"], dependencies=[ServiceCaller])
-
-
-class Caller:
-    """The patient a call acts on, the conversation's channel and the desk to act with."""
-
-    def __init__(
-        self, session: Session, conversation_id: str, patient_id: str, desk: AppointmentDesk
-    ) -> None:
-        self.session = session
-        self.conversation_id = conversation_id
-        self.patient_id = patient_id
-        self.desk = desk
-        conversation = session.get(Conversation, conversation_id)
-        self.channel = conversation.channel if conversation is not None else ""
-
-    def audit(self, action: str, outcome: str, detail: str | None = None) -> None:
-        record_access(
-            session=self.session,
-            conversation_id=self.conversation_id,
-            patient_id=self.patient_id,
-            action=action,
-            outcome=outcome,
-            detail=detail,
-        )
 
 
 def desk_for(services: Services) -> AppointmentDesk:
@@ -80,61 +53,29 @@ def desk_for(services: Services) -> AppointmentDesk:
     )
 
 
-def _patient_for(services: Services, session: Session, body: SubjectBody) -> str:
-    for_patient = body.for_patient
-    if body.for_child and for_patient is None:
-        identity = verified_identity(
-            session=session, cipher=services.cipher, conversation_id=body.conversation_id
-        )
-        children = sorted(identity.dependants) if identity else []
-        if len(children) != 1:
-            # None: nobody to book for; several: the patient must say which (by name, later).
-            raise NotInCare(body.conversation_id)
-        for_patient = children[0]
-    return require_subject(
-        session=session,
-        cipher=services.cipher,
-        conversation_id=body.conversation_id,
-        for_patient=for_patient,
-    )
-
-
 @contextmanager
-def caller_for(services: Services, body: SubjectBody, action: str) -> Iterator[Caller]:
-    """Check access (403 with the refusal's code), then map EHR failures to 4xx/503."""
+def caller_for(
+    services: Services, body: SubjectBody, action: str
+) -> Iterator[tuple[Subject, AppointmentDesk]]:
+    """The patient the call may act on (backend/api/patient_access.py) and the desk; a slot
+    or appointment no longer in the right state is a conflict (409)."""
     desk = desk_for(services)
-    with services.session_factory() as session:
-        try:
-            patient_id = _patient_for(services, session, body)
-        except AccessDenied as exc:
-            record_access(
-                session=session,
-                conversation_id=body.conversation_id,
-                patient_id=None,
-                action=action,
-                outcome="denied",
-                detail=exc.code,
-            )
-            raise HTTPException(status.HTTP_403_FORBIDDEN, exc.code) from exc
-        caller = Caller(session, body.conversation_id, patient_id, desk)
-        try:
-            yield caller
-        except NotFound as exc:
-            caller.audit(action, "failure", "not_found")
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "not_found") from exc
-        except InvalidState as exc:
-            caller.audit(action, "failure", "invalid_state")
-            raise HTTPException(status.HTTP_409_CONFLICT, "invalid_state") from exc
-        except EhrError as exc:
-            caller.audit(action, "error", type(exc).__name__)
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "ehr_unavailable") from exc
+    with patient_subject(
+        services,
+        conversation_id=body.conversation_id,
+        action=action,
+        for_patient=body.for_patient,
+        for_child=body.for_child,
+        invalid_state_is_conflict=True,
+    ) as subject:
+        yield subject, desk
 
 
 @router.post("/search")
 async def search_route(body: SearchIn, services: ServicesDep) -> SearchPublic:
     """Fold the patient's words into the request; the question still needed, or free slots."""
-    with caller_for(services, body, "read.slots") as caller:
-        found = await caller.desk.search(
+    with caller_for(services, body, "read.slots") as (caller, desk):
+        found = await desk.search(
             criteria=body.criteria.to_criteria(), text=body.text, exclude=frozenset(body.exclude)
         )
         caller.audit("read.slots", "success", f"slots={len(found.slots)};alt={found.alternative}")
@@ -144,8 +85,8 @@ async def search_route(body: SearchIn, services: ServicesDep) -> SearchPublic:
 @router.post("/book")
 async def book_route(body: BookIn, services: ServicesDep) -> BookedPublic:
     """Book a free slot for the patient (or say it was taken and offer the next ones)."""
-    with caller_for(services, body, "write.appointment.book") as caller:
-        booked = await caller.desk.book(
+    with caller_for(services, body, "write.appointment.book") as (caller, desk):
+        booked = await desk.book(
             patient_id=caller.patient_id,
             slot_id=body.slot_id,
             reason=body.reason,
@@ -159,8 +100,8 @@ async def book_route(body: BookIn, services: ServicesDep) -> BookedPublic:
 @router.post("/list")
 async def list_route(body: SubjectBody, services: ServicesDep) -> ListPublic:
     """The patient's upcoming appointments."""
-    with caller_for(services, body, "read.appointments") as caller:
-        found = await caller.desk.upcoming(patient_id=caller.patient_id, channel=caller.channel)
+    with caller_for(services, body, "read.appointments") as (caller, desk):
+        found = await desk.upcoming(patient_id=caller.patient_id, channel=caller.channel)
         caller.audit("read.appointments", "success", f"count={len(found.appointments)}")
         return found
 
@@ -168,10 +109,8 @@ async def list_route(body: SubjectBody, services: ServicesDep) -> ListPublic:
 @router.post("/cancel")
 async def cancel_route(body: CancelIn, services: ServicesDep) -> CancelledPublic:
     """Cancel one of the patient's appointments (late cancellations are flagged)."""
-    with caller_for(services, body, "write.appointment.cancel") as caller:
-        done = await caller.desk.cancel(
-            patient_id=caller.patient_id, appointment_id=body.appointment_id
-        )
+    with caller_for(services, body, "write.appointment.cancel") as (caller, desk):
+        done = await desk.cancel(patient_id=caller.patient_id, appointment_id=body.appointment_id)
         caller.audit("write.appointment.cancel", "success", f"late={int(done.late)}")
         return done
 
@@ -179,8 +118,8 @@ async def cancel_route(body: CancelIn, services: ServicesDep) -> CancelledPublic
 @router.post("/reschedule")
 async def reschedule_route(body: RescheduleIn, services: ServicesDep) -> BookedPublic:
     """Move one of the patient's appointments to another free slot."""
-    with caller_for(services, body, "write.appointment.reschedule") as caller:
-        moved = await caller.desk.reschedule(
+    with caller_for(services, body, "write.appointment.reschedule") as (caller, desk):
+        moved = await desk.reschedule(
             patient_id=caller.patient_id,
             appointment_id=body.appointment_id,
             slot_id=body.slot_id,
@@ -194,8 +133,8 @@ async def reschedule_route(body: RescheduleIn, services: ServicesDep) -> BookedP
 @router.post("/request")
 async def request_route(body: RequestIn, services: ServicesDep) -> RequestedPublic:
     """Ask the clinic's staff to find a time when nothing suitable was free."""
-    with caller_for(services, body, "write.appointment.request") as caller:
-        requested = await caller.desk.request(
+    with caller_for(services, body, "write.appointment.request") as (caller, desk):
+        requested = await desk.request(
             patient_id=caller.patient_id,
             criteria=body.criteria.to_criteria(),
             reason=body.reason,

@@ -7,23 +7,18 @@ written to the access audit. What the patient is told is composed in backend/rec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from backend.api.deps import ServiceCaller, ServicesDep
-from backend.db.models import Conversation, utcnow
-from backend.ehr.errors import EhrError, NotFound
+from backend.api.patient_access import Subject, patient_subject
+from backend.db.models import utcnow
 from backend.ehr.port import Ehr
 from backend.handoff.service import open_handoff
 from backend.handoff.states import Reason
-from backend.identity.access import AccessDenied, require_subject
-from backend.identity.audit import record_access
 from backend.records import medications, refills, results, wording
 from backend.services import Services
 
@@ -33,68 +28,10 @@ ConversationId = Annotated[str, Query(min_length=1, max_length=64)]
 ForPatient = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
-class Subject:
-    """The patient a call acts on, with the session its audit rows go through."""
-
-    def __init__(self, session: Session, conversation_id: str, patient_id: str) -> None:
-        self.session = session
-        self.conversation_id = conversation_id
-        self.patient_id = patient_id
-
-    def audit(self, action: str, outcome: str, detail: str | None = None) -> None:
-        record_access(
-            session=self.session,
-            conversation_id=self.conversation_id,
-            patient_id=self.patient_id,
-            action=action,
-            outcome=outcome,
-            detail=detail,
-        )
-
-
-@contextmanager
-def subject_for(
-    services: Services, *, conversation_id: str, for_patient: str | None, action: str
-) -> Iterator[Subject]:
-    """Check access (403 with the refusal's code), then audit EHR failures as errors (503)."""
-    with services.session_factory() as session:
-        try:
-            patient_id = require_subject(
-                session=session,
-                cipher=services.cipher,
-                conversation_id=conversation_id,
-                for_patient=for_patient,
-            )
-        except AccessDenied as exc:
-            record_access(
-                session=session,
-                conversation_id=conversation_id,
-                patient_id=None,
-                action=action,
-                outcome="denied",
-                detail=exc.code,
-            )
-            raise HTTPException(status.HTTP_403_FORBIDDEN, exc.code) from exc
-        subject = Subject(session, conversation_id, patient_id)
-        try:
-            yield subject
-        except NotFound as exc:
-            subject.audit(action, "failure", "not_found")
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "not_found") from exc
-        except EhrError as exc:
-            subject.audit(action, "error", type(exc).__name__)
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "ehr_unavailable") from exc
-
-
 def _ehr(services: Services) -> Ehr:
     if services.ehr is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "ehr_unavailable")
     return services.ehr
-
-
-def _channel(session: Session, conversation_id: str) -> str:
-    conversation = session.get(Conversation, conversation_id)
-    return conversation.channel if conversation is not None else ""
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -124,13 +61,13 @@ async def results_route(
 ) -> ResultsPublic:
     """Released lab results in plain language (values only where the channel allows)."""
     ehr = _ehr(services)
-    with subject_for(
+    with patient_subject(
         services, conversation_id=conversation_id, for_patient=for_patient, action="read.results"
     ) as subject:
         answer = await results.released_results(
             ehr=ehr,
             patient_id=subject.patient_id,
-            channel=_channel(subject.session, conversation_id),
+            channel=subject.channel,
             values_channels=services.settings.results_values_channels,
             web_chat_url=services.settings.public_base_url.rstrip("/") + "/",
         )
@@ -204,7 +141,7 @@ async def medications_route(
 ) -> MedicationsPublic:
     """The patient's active medications with dose instructions and refills remaining."""
     ehr = _ehr(services)
-    with subject_for(
+    with patient_subject(
         services,
         conversation_id=conversation_id,
         for_patient=for_patient,
@@ -261,7 +198,7 @@ async def request_refill_route(
 ) -> RefillPublic:
     """Send a refill request to the prescriber (200 with the earlier one if already asked)."""
     ehr = _ehr(services)
-    with subject_for(
+    with patient_subject(
         services,
         conversation_id=body.conversation_id,
         for_patient=body.for_patient,
@@ -318,7 +255,7 @@ async def refill_status_route(
 ) -> RefillsPublic:
     """Where the patient's refill requests stand (the Task status in the EHR)."""
     ehr = _ehr(services)
-    with subject_for(
+    with patient_subject(
         services, conversation_id=conversation_id, for_patient=for_patient, action="read.refills"
     ) as subject:
         tasks = await ehr.refill_tasks(patient_id=subject.patient_id)
