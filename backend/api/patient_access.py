@@ -56,10 +56,11 @@ def patient_subject(
     action: str,
     for_patient: str | None = None,
     for_child: bool = False,
-    invalid_state_is_conflict: bool = False,
+    conflict: str | None = None,
 ) -> Iterator[Subject]:
     """Check access (403 with the refusal's code), then audit and map EHR failures:
-    NotFound 404, InvalidState 409 when `invalid_state_is_conflict`, anything else 503."""
+    NotFound 404; InvalidState 409 with `conflict` as its detail when the caller names one
+    (a slot or appointment no longer in the right state); anything else 503."""
     with services.session_factory() as session:
         try:
             patient_id = _patient_for(services, session, conversation_id, for_patient, for_child)
@@ -80,11 +81,11 @@ def patient_subject(
             subject.audit(action, "failure", "not_found")
             raise HTTPException(status.HTTP_404_NOT_FOUND, "not_found") from exc
         except InvalidState as exc:
-            if not invalid_state_is_conflict:
+            if conflict is None:
                 subject.audit(action, "error", type(exc).__name__)
                 raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "ehr_unavailable") from exc
-            subject.audit(action, "failure", "invalid_state")
-            raise HTTPException(status.HTTP_409_CONFLICT, "invalid_state") from exc
+            subject.audit(action, "failure", conflict)
+            raise HTTPException(status.HTTP_409_CONFLICT, conflict) from exc
         except EhrError as exc:
             subject.audit(action, "error", type(exc).__name__)
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "ehr_unavailable") from exc

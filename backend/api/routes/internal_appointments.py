@@ -66,7 +66,7 @@ def caller_for(
         action=action,
         for_patient=body.for_patient,
         for_child=body.for_child,
-        invalid_state_is_conflict=True,
+        conflict="invalid_state",
     ) as subject:
         yield subject, desk
 
