@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The kinds of outreach message (backend/outreach/kinds.py names them for the code).
+OutreachKind = Literal["appointment_reminder", "visit_checkin", "refill_nudge", "results_ready"]
+OUTREACH_KINDS: tuple[OutreachKind, ...] = get_args(OutreachKind)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,6 +153,11 @@ class Settings(BaseSettings):
     outreach_sync_minutes: float = Field(default=15.0, gt=0)
     outreach_health_port: int = 8091  # the scheduler process's /health (scripts/stack.py)
     outreach_max_per_second: float = Field(default=0.0, ge=0)  # provider rate limit; 0 = off
+    # The kinds a patient is taken to agree to when they verify on a conversation (the clinic's
+    # default consent); an empty list means outreach only after an explicit consent.
+    outreach_default_consents: list[OutreachKind] = Field(
+        default_factory=lambda: list(OUTREACH_KINDS)
+    )
 
     @property
     def patients_timezone(self) -> str:

@@ -51,4 +51,5 @@ class OutreachConfig:
             checkin_at=settings.outreach_checkin_at,
             refill_days_before=settings.outreach_refill_days_before,
             sync_minutes=settings.outreach_sync_minutes,
+            default_consents=tuple(settings.outreach_default_consents),
         )

@@ -151,6 +151,8 @@ class OutreachRuntime:
         wanted: dict[str, tuple[str, str, datetime]] = {}
         unreachable: set[str] = set()
         for contact in contacts:
+            if not contact.consents:
+                continue  # nothing may be sent: no EHR reads, and their jobs go below
             try:
                 plan = await plan_for_patient(
                     ehr=dispatcher.ehr,

@@ -72,3 +72,19 @@ def test_the_ehr_is_built_from_settings_and_smart_needs_a_client_and_key(tmp_pat
                 ehr_smart_key_file=str(tmp_path / "missing.pem"),
             )
         )
+
+
+def test_the_default_outreach_consent_names_known_kinds_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.outreach.kinds import ALL_KINDS
+
+    assert make_settings(tmp_path).outreach_default_consents == list(ALL_KINDS)
+    monkeypatch.setenv("OUTREACH_DEFAULT_CONSENTS", '["appointment_reminder"]')
+    assert make_settings(tmp_path).outreach_default_consents == ["appointment_reminder"]
+    monkeypatch.setenv("OUTREACH_DEFAULT_CONSENTS", "[]")
+    assert make_settings(tmp_path).outreach_default_consents == []
+    monkeypatch.setenv("OUTREACH_DEFAULT_CONSENTS", '["appointment_remindr"]')
+    with pytest.raises(ValidationError) as error:
+        make_settings(tmp_path)
+    assert "OUTREACH_DEFAULT_CONSENTS" in str(error.value).upper()

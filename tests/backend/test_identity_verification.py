@@ -335,3 +335,18 @@ def test_a_verified_patient_is_reached_by_outreach_on_that_conversation(world: W
     with world.services.session_factory() as session:
         [contact] = all_contacts(session=session, cipher=world.services.cipher)
     assert (contact.patient_id, contact.conversation_id) == (ZOE, conversation)
+
+
+def test_the_clinics_default_consent_decides_what_a_verified_patient_agreed_to(
+    settings: Settings,
+) -> None:
+    """With OUTREACH_DEFAULT_CONSENTS=[] verification makes a contact that nothing is sent to
+    until staff record a consent."""
+    from backend.outreach.contacts import all_contacts
+
+    with world_for(settings.model_copy(update={"outreach_default_consents": []})) as world:
+        conversation = world.conversation("sms", world.patient(ZOE).phones[0])
+        assert world.verify(conversation, ZOE)["outcome"] == "verified"
+        with world.services.session_factory() as session:
+            [contact] = all_contacts(session=session, cipher=world.services.cipher)
+    assert contact.consents == frozenset()

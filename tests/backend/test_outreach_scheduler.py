@@ -262,3 +262,34 @@ async def test_sync_schedules_only_the_kinds_the_patient_agreed_to(
         runtime.shutdown()
 
     assert jobs == ["checkin:appt-1"]
+
+
+async def test_a_withdrawn_consent_removes_the_patients_jobs(
+    tmp_path: Path, database_url: str
+) -> None:
+    now = datetime(2026, 6, 8, 12, tzinfo=UTC)
+    clinic = open_clinic(
+        tmp_path,
+        [appointment("appt-1", datetime(2026, 6, 10, 14, tzinfo=UTC))],
+        database_url=database_url,
+    )
+    runtime = runtime_for(clinic, clock=now)
+    try:
+        await runtime.start(paused=True)
+        before = [job for job, _ in pending_jobs(runtime.scheduler)]
+        with clinic.session_factory() as session:
+            remember_contact(
+                session=session,
+                cipher=clinic.cipher,
+                patient_id=PATIENT,
+                conversation_id=clinic.conversation_id,
+                consents=[],
+            )
+        report = await runtime.sync()
+        after = pending_jobs(runtime.scheduler)
+    finally:
+        runtime.shutdown()
+
+    assert len(before) == 3
+    assert sorted(report.removed) == sorted(before)
+    assert after == []

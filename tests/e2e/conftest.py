@@ -39,6 +39,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
             # The Twilio and Telegram webhooks accept signed posts; with no provider account
             # the replies go to the development outbox (tests/utils/e2e_chat.py).
             **STACK_SETTINGS,
+            # Outreach reaches only patients whose consent a test records (test_outreach_e2e),
+            # at any hour, within a few seconds of it, and about any appointment this week.
+            "OUTREACH_DEFAULT_CONSENTS": "[]",
+            "OUTREACH_SEND_FROM": "00:00",
+            "OUTREACH_SEND_UNTIL": "00:00",
+            "OUTREACH_SYNC_MINUTES": "0.05",
+            "OUTREACH_REMINDER_LEADS_H": "[168, 2]",
         },
     )
     log = io.StringIO()

@@ -1,0 +1,141 @@
+"""Scheduled outreach through the running stack (issue 10): the scheduler process finds a
+booked appointment in the EHR, asks Rasa for the reminder and sends it by SMS; the patient's
+"C" and then "X" replies, through the signed Twilio webhook, change the appointment in the EHR.
+
+The e2e stack gives no default consent (tests/e2e/conftest.py), so outreach reaches only the
+patient whose consent this test records with the operators' command, and nothing else in the
+e2e suite is interrupted by a reminder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from backend.ehr import FhirHttpEhr
+from backend.ehr.domain import Appointment
+from backend.ehr.errors import SlotTaken
+from scripts.stack import VENV, StackConfig
+from tests.utils.e2e_chat import (
+    Outbox,
+    SeedPatient,
+    TwilioChat,
+    appointments,
+    fresh_patients,
+    verify_in_conversation,
+)
+
+pytestmark = pytest.mark.e2e
+REMINDER = "Reminder: you have an appointment"
+
+
+async def _book_within_the_reminder_lead(stack: StackConfig, patient_id: str) -> Appointment:
+    """The clinic books the patient (by phone, say) into the first free slot from three hours
+    on: inside the e2e stack's first reminder lead, so that reminder is due at once."""
+    ehr = FhirHttpEhr(stack.ehr_base_url, timeout_s=15.0)
+    now = datetime.now(UTC)
+    try:
+        slots = await ehr.search_free_slots(
+            start=now + timedelta(hours=3), end=now + timedelta(days=6), limit=10
+        )
+        for slot in slots:
+            try:
+                return await ehr.book(slot_id=slot.id, patient_id=patient_id, reason="check-up")
+            except SlotTaken:
+                continue
+    finally:
+        await ehr.aclose()
+    raise AssertionError("the seeded clinic has no free slot in the next six days")
+
+
+def _record_consent(stack: StackConfig, patient: SeedPatient) -> str:
+    """Staff record the patient's consent to reminders on their SMS conversation."""
+    done = subprocess.run(
+        [
+            str(VENV / "python"),
+            "-m",
+            "backend.outreach",
+            "contact",
+            "--patient",
+            patient.id,
+            "--sms",
+            patient.phone,
+            "--kinds",
+            "appointment_reminder",
+        ],
+        env=stack.process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _responses_to(stack: StackConfig, appointment_id: str) -> list[dict[str, object]]:
+    """The AppointmentResponses the EHR holds for the appointment."""
+    response = httpx.get(
+        f"{stack.ehr_base_url}/AppointmentResponse",
+        params={"appointment": f"Appointment/{appointment_id}"},
+        timeout=15,
+    )
+    response.raise_for_status()
+    return [entry["resource"] for entry in response.json().get("entry", [])]
+
+
+def _status(stack: StackConfig) -> str:
+    done = subprocess.run(
+        [str(VENV / "python"), "-m", "backend.outreach", "status"],
+        env=stack.process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _reminded_patient(stack: StackConfig) -> tuple[TwilioChat, SeedPatient, Appointment]:
+    """A patient verified on SMS, booked by the clinic, who then gets the scheduler's reminder."""
+    [patient] = asyncio.run(fresh_patients(stack, 1))
+    outbox = Outbox(stack)
+    chat = TwilioChat(stack, "sms", patient.phone)
+    chat.say("what appointments do I have?", expect="date of birth")
+    verify_in_conversation(chat, patient, outbox, by_phone=True)
+    booked = asyncio.run(_book_within_the_reminder_lead(stack, patient.id))
+    outbox.mark_read("sms", patient.phone)
+
+    _record_consent(stack, patient)
+    reminder = outbox.wait_for("sms", patient.phone, REMINDER)
+
+    assert "Reply C to confirm, R to reschedule, or X to cancel it" in reminder
+    assert "reply cancel" not in reminder.lower()  # a carrier opt-out keyword on SMS
+    assert f"reminder:{booked.id}:" in _status(stack)
+    return chat, patient, booked
+
+
+def test_c_answering_a_scheduled_reminder_confirms_it_in_the_ehr(stack: StackConfig) -> None:
+    chat, _, booked = _reminded_patient(stack)
+
+    chat.say("C", expect="your appointment is confirmed")
+
+    [accepted] = _responses_to(stack, booked.id)
+    assert accepted["participantStatus"] == "accepted"
+    assert accepted["appointment"] == {"reference": f"Appointment/{booked.id}"}
+
+
+def test_x_answering_a_scheduled_reminder_cancels_that_appointment(stack: StackConfig) -> None:
+    chat, patient, booked = _reminded_patient(stack)
+    others = {a.id: a.status for a in appointments(stack, patient.id) if a.id != booked.id}
+
+    asked = chat.say("X", expect="Cancel your appointment")
+    assert "Which appointment" not in asked  # the reminder said which one
+    chat.say("yes", expect="is cancelled")
+
+    after = {a.id: a.status for a in appointments(stack, patient.id)}
+    assert after.pop(booked.id) == "cancelled"
+    assert after == others  # the patient's other appointments are untouched
