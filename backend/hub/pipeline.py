@@ -5,6 +5,7 @@ verify (the channel did) -> store -> red-flag screen -> Rasa -> store replies ->
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -22,7 +23,14 @@ from backend.hub.keywords import KeywordDesk
 from backend.hub.rasa_gateway import AssistantUnavailable, RasaGateway
 from backend.hub.safety import SafetyAlert, SafetyScreen
 from backend.hub.sessions import wants_new_session
-from channels.base import InboundMessage, InvalidMessage, Reply, pick_button, validate_text
+from channels.base import (
+    Button,
+    InboundMessage,
+    InvalidMessage,
+    Reply,
+    pick_button,
+    validate_text,
+)
 
 logger = logging.getLogger(__name__)
 # Rasa reads a leading "/" as an intent or command ("/restart"); patients only send text.
@@ -76,31 +84,39 @@ class Hub:
         """Store, screen and answer one message. Raises InvalidMessage before storing anything
         unacceptable, and AssistantUnavailable (after storing the message) when Rasa is down."""
         with self._sessions() as session:
-            conversation = transcript.get_or_create_conversation(
+            turn = transcript.open_turn(
                 session=session,
                 cipher=self._cipher,
                 channel=message.channel,
                 address=message.address,
             )
-            shown_text, rasa_text = self._interpret(session, conversation, message)
-            logged = transcript.log_inbound(
-                session=session,
-                cipher=self._cipher,
-                conversation=conversation,
-                message=message,
-                text=shown_text,
+            conversation = turn.conversation
+            shown_text, rasa_text = self._interpret(turn.offered, message)
+            inbound = transcript.inbound_record(
+                cipher=self._cipher, conversation=conversation, message=message, text=shown_text
             )
-            if logged is None:
+            # A message with a provider id may be a retried webhook: it is checked (by storing
+            # it) before anything else happens. One without can be stored while Rasa answers.
+            stored = message.provider_message_id is not None
+            if stored and transcript.store_inbound(session, inbound) is None:
                 return HubResult(conversation.id, [], duplicate=True)
+            transcript.note_inbound(conversation, inbound)
 
             # Carrier keywords (STOP/START/HELP on phone channels) are the hub's to answer.
             keyword_replies = (
                 self._keywords.answer(session=session, message=message) if self._keywords else None
             )
             alert = self._screen(shown_text) if self._screen and keyword_replies is None else None
-            # The one extra query of the hot path: the conversation's latest hand-off, if any.
-            handoff = latest_handoff(session, conversation.id)
+            handoff = (
+                session.get(Handoff, turn.latest_handoff_id)
+                if turn.latest_handoff_id is not None
+                else None
+            )
             held = handoff is not None and handoff.state in ACTIVE_STATES
+            to_rasa = keyword_replies is None and alert is None and not held
+            if not stored and not (to_rasa and self._can_answer_while_storing(conversation)):
+                transcript.store_inbound(session, inbound)
+                stored = True
             pulled: list[Reply] = []
             if keyword_replies is not None:
                 replies = keyword_replies
@@ -129,12 +145,40 @@ class Hub:
                     pull_unread(session, self._cipher, conversation, handoff) if handoff else []
                 )
                 await self._keep_session_short(session, conversation)
-                replies = await self._rasa.send(conversation.id, rasa_text)
+                if stored:
+                    replies = await self._rasa.send(conversation.id, rasa_text)
+                else:
+                    replies = await self._answer_while_storing(
+                        session, inbound, conversation.id, rasa_text
+                    )
                 replies = replies or [Reply(text=NOT_UNDERSTOOD)]
             transcript.log_outbound(
                 session=session, cipher=self._cipher, conversation=conversation, replies=replies
             )
             return HubResult(conversation.id, pulled + replies)
+
+    def _can_answer_while_storing(self, conversation: Conversation) -> bool:
+        """Whether Rasa may be asked before the message is stored: not when this turn starts
+        a new Rasa session, which rewrites the conversation's counters first."""
+        return not wants_new_session(conversation.session_turns, self._max_turns)
+
+    async def _answer_while_storing(
+        self, session: Session, inbound: transcript.InboundRecord, conversation_id: str, text: str
+    ) -> list[Reply]:
+        """Rasa's answer, with the message stored while Rasa works on it: the write then costs
+        the patient no time. The message is kept even when Rasa turns out to be down."""
+        sent = asyncio.Event()
+        answering = asyncio.create_task(self._rasa.send(conversation_id, text, sent=sent))
+        # The write blocks the loop, so it waits until the request has left (or failed).
+        waiting = asyncio.create_task(sent.wait())
+        await asyncio.wait({answering, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        try:
+            transcript.store_inbound(session, inbound)
+        except BaseException:
+            answering.cancel()
+            raise
+        return await answering
 
     def _while_held(self, session: Session, handoff: Handoff) -> list[Reply]:
         """The patient's message waits for the clinician; say so once while nobody holds it."""
@@ -150,13 +194,8 @@ class Hub:
         if self.handoffs is not None:
             await self.handoffs.finish_pending_resume(handoff_id)
 
-    def _interpret(
-        self, session: Session, conversation: Conversation, message: InboundMessage
-    ) -> tuple[str, str]:
+    def _interpret(self, offered: list[Button], message: InboundMessage) -> tuple[str, str]:
         """(text for the transcript, text for Rasa): a picked button sends its payload."""
-        offered = transcript.offered_buttons(
-            session=session, cipher=self._cipher, conversation_id=conversation.id
-        )
         if message.choice_index is not None:
             if not 0 <= message.choice_index < len(offered):
                 raise InvalidMessage("that choice is no longer offered; please type your answer")
@@ -206,16 +245,6 @@ WAITING_FOR_CLINICIAN = (
     "If things get worse while you wait, call the emergency number or go to the nearest "
     "emergency department."
 )
-
-
-def latest_handoff(session: Session, conversation_id: str) -> Handoff | None:
-    """The conversation's most recent hand-off (index on conversation_id)."""
-    return session.scalars(
-        select(Handoff)
-        .where(Handoff.conversation_id == conversation_id)
-        .order_by(Handoff.id.desc())
-        .limit(1)
-    ).first()
 
 
 def pull_unread(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from types import SimpleNamespace
 from typing import Any, Protocol
 
 import aiohttp
@@ -22,7 +24,11 @@ class AssistantUnavailable(Exception):
 class RasaGateway(Protocol):
     """What the hub needs from the dialogue engine."""
 
-    async def send(self, conversation_id: str, text: str) -> list[Reply]: ...
+    async def send(
+        self, conversation_id: str, text: str, *, sent: asyncio.Event | None = None
+    ) -> list[Reply]:
+        """Rasa's replies to the patient's text; `sent` is set once the request has left."""
+        ...
 
     async def is_idle(self, conversation_id: str) -> bool: ...
 
@@ -53,10 +59,15 @@ class HttpRasaGateway:
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        # Tells a caller waiting on send(sent=...) that the request is on its way.
+        self._trace = aiohttp.TraceConfig()
+        self._trace.on_request_chunk_sent.append(_signal_sent)
 
     async def _request(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
         if self._session is None:  # created lazily: it must belong to the running event loop
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, trace_configs=[self._trace]
+            )
         try:
             async with self._session.request(method, self._base + path, **kwargs) as response:
                 if response.status >= 400:
@@ -121,9 +132,13 @@ class HttpRasaGateway:
         if self._session is not None:
             await self._session.close()
 
-    async def send(self, conversation_id: str, text: str) -> list[Reply]:
+    async def send(
+        self, conversation_id: str, text: str, *, sent: asyncio.Event | None = None
+    ) -> list[Reply]:
         body = {"sender": conversation_id, "message": text}
-        data = await self._request("message", "POST", "/webhooks/rest/webhook", json=body)
+        data = await self._request(
+            "message", "POST", "/webhooks/rest/webhook", json=body, trace_request_ctx=sent
+        )
         if not isinstance(data, list):
             raise AssistantUnavailable("message", "answer is not a list")
         return [reply for item in data if (reply := _parse_reply(item)) is not None]
@@ -167,6 +182,17 @@ class HttpRasaGateway:
         if not isinstance(messages, list):
             raise AssistantUnavailable("trigger intent", "answer has no messages")
         return [reply for item in messages if (reply := _parse_reply(item)) is not None]
+
+
+async def _signal_sent(
+    _session: aiohttp.ClientSession,
+    context: SimpleNamespace,
+    _params: aiohttp.TraceRequestChunkSentParams,
+) -> None:
+    """aiohttp calls this as the request body is written (right after this returns)."""
+    sent = getattr(context, "trace_request_ctx", None)
+    if isinstance(sent, asyncio.Event):
+        sent.set()
 
 
 def _parse_reply(item: Any) -> Reply | None:

@@ -5,16 +5,47 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation, Message, utcnow
+from backend.db.models import Conversation, Handoff, Message, utcnow
 from backend.hub.sessions import turns_after_message
 from channels.base import Button, InboundMessage, Reply
+
+# The statements of every message's path, built once: building them per call (and working out
+# their cache keys) was a third of their cost. Core tables, not the ORM's bulk machinery.
+_MESSAGES = cast(Table, Message.__table__)
+_CONVERSATIONS = cast(Table, Conversation.__table__)
+_LAST_BUTTONS = (
+    select(Message.buttons_ciphertext)
+    .where(Message.conversation_id == Conversation.id, Message.direction == "out")
+    .order_by(Message.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_LATEST_HANDOFF = (
+    select(Handoff.id)
+    .where(Handoff.conversation_id == Conversation.id)
+    .order_by(Handoff.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_OPEN_TURN = select(Conversation, _LAST_BUTTONS, _LATEST_HANDOFF).where(
+    Conversation.channel == bindparam("channel"),
+    Conversation.address_hash == bindparam("address_hash"),
+)
+_INSERT_MESSAGE = insert(_MESSAGES)
+_INSERT_INBOUND = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_COUNT_TURN = (
+    update(_CONVERSATIONS)
+    .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
+    .values(session_turns=bindparam("turns"), last_message_at=bindparam("at"))
+)
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,84 @@ def find_conversation(
     ).first()
 
 
+@dataclass(frozen=True)
+class Turn:
+    """What the hub must know about a conversation before answering a message."""
+
+    conversation: Conversation
+    offered: list[Button]  # the buttons of the last message sent, if it had any
+    latest_handoff_id: int | None
+
+
+def open_turn(*, session: Session, cipher: Cipher, channel: str, address: str) -> Turn:
+    """The conversation of a channel address (created on its first message), the buttons it
+    was last offered and its latest hand-off, in one query: this runs before every answer."""
+    address_hash = cipher.address_hash(channel, address)
+    row = session.execute(_OPEN_TURN, {"channel": channel, "address_hash": address_hash}).first()
+    if row is None:
+        conversation = get_or_create_conversation(
+            session=session, cipher=cipher, channel=channel, address=address
+        )
+        return Turn(conversation, [], None)
+    conversation, buttons, handoff_id = row
+    return Turn(conversation, _buttons(cipher, buttons), handoff_id)
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """A patient message ready to be stored, and the conversation's counters after it."""
+
+    conversation_id: str
+    row: dict[str, object]
+    session_turns: int
+    at: datetime
+
+
+def inbound_record(
+    *, cipher: Cipher, conversation: Conversation, message: InboundMessage, text: str
+) -> InboundRecord:
+    now = utcnow()
+    turns = turns_after_message(
+        conversation.session_turns, _aware(conversation.last_message_at), now
+    )
+    row: dict[str, object] = {
+        "conversation_id": conversation.id,
+        "channel": message.channel,
+        "direction": "in",
+        "author": "patient",
+        "text_ciphertext": cipher.encrypt(text),
+        "provider_message_id": message.provider_message_id,
+        "created_at": now,
+    }
+    return InboundRecord(conversation.id, row, turns, now)
+
+
+def store_inbound(session: Session, record: InboundRecord) -> int | None:
+    """Store the message and the conversation's counters and commit; the message's id, or
+    None when the provider already delivered this message id. Core statements, not the ORM
+    unit of work: this runs on every message, and the flush machinery was a third of the
+    hub's own cost."""
+    try:
+        message_id = session.execute(_INSERT_INBOUND, record.row).scalar_one()
+        counters = {
+            "conversation_id": record.conversation_id,
+            "turns": record.session_turns,
+            "at": record.at,
+        }
+        session.execute(_COUNT_TURN, counters)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return int(message_id)
+
+
+def note_inbound(conversation: Conversation, record: InboundRecord) -> None:
+    """Give the loaded conversation the counters `record` stores (without a reload)."""
+    set_committed_value(conversation, "session_turns", record.session_turns)
+    set_committed_value(conversation, "last_message_at", record.at)
+
+
 def log_inbound(
     *,
     session: Session,
@@ -70,38 +179,12 @@ def log_inbound(
     text: str,
 ) -> int | None:
     """Store a patient message and commit; its id, or None when the provider already
-    delivered this message id. Core statements, not the ORM unit of work: this runs on
-    every message, before Rasa, and the flush machinery was a third of the hub's own cost."""
-    now = utcnow()
-    turns = turns_after_message(
-        conversation.session_turns, _aware(conversation.last_message_at), now
-    )
-    try:
-        message_id = session.execute(
-            insert(Message)
-            .values(
-                conversation_id=conversation.id,
-                channel=message.channel,
-                direction="in",
-                author="patient",
-                text_ciphertext=cipher.encrypt(text),
-                provider_message_id=message.provider_message_id,
-                created_at=now,
-            )
-            .returning(Message.id)
-        ).scalar_one()
-        session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation.id)
-            .values(session_turns=turns, last_message_at=now)
-        )
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return None
-    set_committed_value(conversation, "session_turns", turns)
-    set_committed_value(conversation, "last_message_at", now)
-    return int(message_id)
+    delivered this message id."""
+    record = inbound_record(cipher=cipher, conversation=conversation, message=message, text=text)
+    message_id = store_inbound(session, record)
+    if message_id is not None:
+        note_inbound(conversation, record)
+    return message_id
 
 
 def log_outbound(
@@ -117,7 +200,7 @@ def log_outbound(
         return
     now = utcnow()
     session.execute(
-        insert(Message),
+        _INSERT_MESSAGE,
         [
             {
                 "conversation_id": conversation.id,
@@ -136,17 +219,10 @@ def log_outbound(
     session.commit()
 
 
-def offered_buttons(*, session: Session, cipher: Cipher, conversation_id: str) -> list[Button]:
-    """The buttons of the latest outbound message, if it was the last one sent."""
-    buttons = session.execute(
-        select(Message.buttons_ciphertext)
-        .where(Message.conversation_id == conversation_id, Message.direction == "out")
-        .order_by(Message.id.desc())
-        .limit(1)
-    ).scalar()
-    if buttons is None:
+def _buttons(cipher: Cipher, ciphertext: str | None) -> list[Button]:
+    if ciphertext is None:
         return []
-    loaded = json.loads(cipher.decrypt(buttons))
+    loaded = json.loads(cipher.decrypt(ciphertext))
     return [Button(title=b["title"], payload=b["payload"]) for b in loaded]
 
 

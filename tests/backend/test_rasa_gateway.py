@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +23,12 @@ class RasaDouble:
     mode: str = "ok"
     calls: list[tuple[str, dict[str, Any], Any]] = field(default_factory=list)
     active_loop: str | None = None
+    sent: asyncio.Event | None = None  # the caller's "request has left" signal, if any
+    sent_when_received: list[bool] = field(default_factory=list)
 
     async def webhook(self, request: web.Request) -> web.StreamResponse:
+        if self.sent is not None:
+            self.sent_when_received.append(self.sent.is_set())
         self.calls.append(("webhook", dict(request.query), await request.json()))
         if self.mode == "error":
             return web.Response(status=500, text="boom")
@@ -78,6 +83,19 @@ async def test_send_returns_text_replies_with_their_buttons(rasa: tuple[RasaDoub
     assert reply.text == "Hello!"
     assert [(b["title"], b["payload"]) for b in reply.buttons] == [("Yes", "/affirm")]
     assert double.calls == [("webhook", {}, {"sender": "conv-1", "message": "hello"})]
+
+
+async def test_send_signals_when_the_request_has_left(rasa: tuple[RasaDouble, str]) -> None:
+    """The hub stores the message once Rasa has it, not before asking (hub/pipeline.py)."""
+    double, url = rasa
+    double.sent = asyncio.Event()
+    gateway = HttpRasaGateway(url, TOKEN, timeout_s=5)
+    try:
+        (reply,) = await gateway.send("conv-1", "hello", sent=double.sent)
+    finally:
+        await gateway.close()
+    assert reply.text == "Hello!"
+    assert double.sent_when_received == [True]
 
 
 @pytest.mark.parametrize("mode", ["error", "garbage"])

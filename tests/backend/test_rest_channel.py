@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
@@ -169,6 +171,27 @@ def test_rasa_down_returns_503_and_keeps_the_patients_message(
     assert response.status_code == 503
     assert "try again" in response.json()["detail"]
     assert message_count(services) == 1
+
+
+def test_the_message_is_stored_before_rasa_answers(
+    client: TestClient, fake_rasa: FakeRasa, services: Services
+) -> None:
+    """The write may overlap Rasa's work (hub/pipeline.py), but never wait for its answer."""
+    stored_while_thinking: list[int] = []
+
+    async def think() -> None:
+        for _ in range(500):  # until the hub has stored it, with a ceiling
+            if message_count(services):
+                break
+            await asyncio.sleep(0.01)
+        stored_while_thinking.append(message_count(services))
+
+    fake_rasa.while_thinking = think
+    response = client.post(WEBHOOK, json={"sender": "alice", "message": "hello"})
+
+    assert response.json() == [{"text": "echo: hello"}]
+    assert stored_while_thinking == [1]  # the patient's message, before Rasa answered
+    assert message_count(services) == 2
 
 
 def test_an_emergency_is_answered_by_the_screen_without_rasa(

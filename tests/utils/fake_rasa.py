@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from backend.hub.rasa_gateway import AssistantUnavailable
@@ -26,8 +28,16 @@ class FakeRasa:
     paused: set[str] = field(default_factory=set)
     # (conversation id, author, text) of messages added to the history outside Rasa
     history: list[tuple[str, str, str]] = field(default_factory=list)
+    # Awaited after the request has "left", as if Rasa were working on it meanwhile.
+    while_thinking: Callable[[], Awaitable[None]] | None = None
 
-    async def send(self, conversation_id: str, text: str) -> list[Reply]:
+    async def send(
+        self, conversation_id: str, text: str, *, sent: asyncio.Event | None = None
+    ) -> list[Reply]:
+        if sent is not None:
+            sent.set()
+        if self.while_thinking is not None:
+            await self.while_thinking()
         if self.down:
             raise AssistantUnavailable("message", "ConnectError")
         self.received.append((conversation_id, text))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from backend.api.deps import HubDep
@@ -29,8 +30,12 @@ class RestReplyPublic(BaseModel):
 
 
 @router.post("/webhook", response_model=list[RestReplyPublic], response_model_exclude_none=True)
-async def rest_webhook(body: RestMessageIn, hub: HubDep) -> list[rest.RestReply]:
-    """Send one patient message; answers with the assistant's replies."""
+async def rest_webhook(body: RestMessageIn, hub: HubDep) -> JSONResponse:
+    """Send one patient message; answers with the assistant's replies.
+
+    The replies are already in the documented shape (channels/rest.py), so they go out as they
+    are: FastAPI's validation of the response model would only repeat it, on every message.
+    """
     inbound = InboundMessage(channel=rest.CHANNEL, address=body.sender, text=body.message)
     try:
         result = await hub.handle(inbound)
@@ -41,4 +46,4 @@ async def rest_webhook(body: RestMessageIn, hub: HubDep) -> list[rest.RestReply]
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "the assistant is unavailable right now; your message was kept, please try again",
         ) from exc
-    return rest.render(result.replies)
+    return JSONResponse(rest.render(result.replies))

@@ -19,7 +19,7 @@ UNAVAILABLE = (
 )
 
 
-def get_telegram(services: ServicesDep) -> TelegramOutbound:
+async def get_telegram(services: ServicesDep) -> TelegramOutbound:
     if services.telegram is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Telegram is not set up")
     return services.telegram
