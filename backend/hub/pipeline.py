@@ -1,6 +1,7 @@
 """The path of one patient message through the hub (docs/architecture.md):
 
 verify (the channel did) -> store -> red-flag screen -> Rasa -> store replies -> render.
+A message without a provider id (nothing to deduplicate) is stored while Rasa works on it.
 """
 
 from __future__ import annotations
@@ -176,7 +177,10 @@ class Hub:
         try:
             transcript.store_inbound(session, inbound)
         except BaseException:
+            # Not kept, so not answered: the patient gets an error and sends it again.
             answering.cancel()
+            if answering.done() and not answering.cancelled():
+                answering.exception()  # retrieved, so asyncio does not log it as lost
             raise
         return await answering
 
