@@ -1,6 +1,6 @@
 """Scheduled outreach through the running stack (issue 10): the scheduler process finds a
 booked appointment in the EHR, asks Rasa for the reminder and sends it by SMS; the patient's
-"C" and then "X" replies, through the signed Twilio webhook, change the appointment in the EHR.
+"C", "R" or "X" reply, through the signed Twilio webhook, changes the appointment in the EHR.
 
 The e2e stack gives no default consent (tests/e2e/conftest.py), so outreach reaches only the
 patient whose consent this test records with the operators' command, and nothing else in the
@@ -21,11 +21,13 @@ from backend.ehr.domain import Appointment
 from backend.ehr.errors import SlotTaken
 from scripts.stack import VENV, StackConfig
 from tests.utils.e2e_chat import (
+    OFFERS,
     Outbox,
     SeedPatient,
     TwilioChat,
     appointments,
     fresh_patients,
+    slot_status,
     verify_in_conversation,
 )
 
@@ -139,3 +141,19 @@ def test_x_answering_a_scheduled_reminder_cancels_that_appointment(stack: StackC
     after = {a.id: a.status for a in appointments(stack, patient.id)}
     assert after.pop(booked.id) == "cancelled"
     assert after == others  # the patient's other appointments are untouched
+
+
+def test_r_answering_a_scheduled_reminder_moves_that_appointment(stack: StackConfig) -> None:
+    chat, patient, booked = _reminded_patient(stack)
+    [first_slot] = booked.slot_ids
+
+    asked = chat.say("R", expect="move it to")
+    assert "Which appointment" not in asked  # the reminder said which one
+    chat.say("as soon as possible", expect=OFFERS)
+    chat.pick(0, expect="Move your appointment to")
+    chat.say("yes", expect="You're moved to")
+
+    [moved] = [a for a in appointments(stack, patient.id) if a.id == booked.id]
+    assert moved.status == "booked"
+    assert moved.slot_ids != booked.slot_ids
+    assert slot_status(stack, first_slot) == "free"
