@@ -34,6 +34,10 @@ from channels.twilio.render import render_for_channel
 logger = logging.getLogger(__name__)
 WHATSAPP_WINDOW = timedelta(hours=24)
 _SEND_ERRORS = (TwilioRestException, ChannelNotConfigured)
+DEV_ID_PREFIX = "dev-"  # the development outbox's stand-in for a provider's message id
+# Twilio's clock and ours differ: what the provider took is looked for from a little earlier
+# than a claim (what the hub recorded in that margin is recognised by its id).
+CLOCK_MARGIN = timedelta(minutes=2)
 
 
 class FreeTextRefused(Exception):
@@ -62,6 +66,10 @@ class Transport(Protocol):
         self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]
     ) -> tuple[str | None, str]: ...
 
+    def sent_since(self, *, channel: str, to: str, since: datetime) -> set[str]:
+        """The provider ids of messages to `to` on `channel` it took at or after `since`."""
+        ...
+
 
 class TwilioTransport:
     """Bodies go out through Twilio's Messages API."""
@@ -80,6 +88,9 @@ class TwilioTransport:
         )
         return sid, "queued"
 
+    def sent_since(self, *, channel: str, to: str, since: datetime) -> set[str]:
+        return self._messenger.sent_since(channel=channel, to=to, since=since)
+
 
 class DevOutboxTransport:
     """No provider configured: bodies are kept (encrypted) for the development outbox."""
@@ -89,16 +100,29 @@ class DevOutboxTransport:
         self._cipher = cipher
 
     def send(self, *, channel: str, to: str, body: str) -> tuple[str | None, str]:
+        """Keep the message; its id in the outbox ("dev-<n>") stands for the provider's."""
         with self._sessions() as session:
-            session.add(
-                DevOutboxMessage(
-                    channel=channel,
-                    to_ciphertext=self._cipher.encrypt(to),
-                    text_ciphertext=self._cipher.encrypt(body),
-                )
+            row = DevOutboxMessage(
+                channel=channel,
+                to_ciphertext=self._cipher.encrypt(to),
+                text_ciphertext=self._cipher.encrypt(body),
             )
+            session.add(row)
             session.commit()
-        return None, "outbox"
+            return f"{DEV_ID_PREFIX}{row.id}", "outbox"
+
+    def sent_since(self, *, channel: str, to: str, since: datetime) -> set[str]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(DevOutboxMessage).where(
+                    DevOutboxMessage.channel == channel, DevOutboxMessage.created_at >= since
+                )
+            ).all()
+            return {
+                f"{DEV_ID_PREFIX}{row.id}"
+                for row in rows
+                if self._cipher.decrypt(row.to_ciphertext) == to
+            }
 
     def send_template(
         self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]
@@ -215,6 +239,41 @@ class PhoneOutbound:
         return await self._hand_over(
             conversation_id, "sms", kind, self._transport.send, to=phone, body=body
         )
+
+    async def took_unrecorded(self, *, conversation_id: str, since: datetime) -> bool | None:
+        """Whether the provider took a message for this conversation's number at or after
+        `since` that no delivery row records: one cut short between the provider's answer and
+        its record (a process killed there). Recorded now, so it is not found twice.
+
+        None when the provider cannot be asked, or the conversation is not on a phone channel.
+        """
+        with self._sessions() as session:
+            try:
+                channel, phone, _ = self._recipient(session, conversation_id)
+            except ValueError:
+                return None
+        try:
+            taken = await asyncio.to_thread(
+                self._transport.sent_since, channel=channel, to=phone, since=since - CLOCK_MARGIN
+            )
+        except _SEND_ERRORS as exc:
+            code = getattr(exc, "code", None) or "no_sender"
+            logger.warning("could not ask the provider about %s (%s)", conversation_id, code)
+            return None
+        if not taken:
+            return False
+        with self._sessions() as session:
+            recorded = set(
+                session.scalars(
+                    select(OutboundDelivery.provider_message_id).where(
+                        OutboundDelivery.provider_message_id.in_(sorted(taken))
+                    )
+                )
+            )
+            unrecorded = sorted(taken - recorded)
+            for sid in unrecorded:
+                self._record(session, conversation_id, channel, "outreach", sid, "recovered")
+        return bool(unrecorded)
 
     def record_status(self, *, message_sid: str, status: str, error_code: str | None) -> bool:
         """Record a status callback; False when the message is not one the hub sent."""

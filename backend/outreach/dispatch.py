@@ -8,7 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -398,7 +398,7 @@ class Dispatcher:
         statuses: list[str] = []
         for row in pending:
             replies: list[Reply] = []  # what reached a provider before the stop is not logged
-            if settled[row.id]:
+            if settled[row.id] or await self._provider_took(row):
                 status = outbox.SENT
             else:
                 entities = await self._entities_for(row.job_id, row.patient_hash, now)
@@ -411,6 +411,18 @@ class Dispatcher:
             self._settle([(row.id, row.conversation_id, None, status, replies)], now)
             statuses.append(status)
         return statuses
+
+    async def _provider_took(self, row: OutreachOutbox) -> bool:
+        """Whether the phone provider took this claim's message although nothing recorded it:
+        the process died between the provider's answer and the delivery row. Asked only after
+        a restart, for claims with no evidence either way. If the provider cannot be asked,
+        the message is sent again (a reminder twice rather than none)."""
+        if self.phone is None:
+            return False
+        took = await self.phone.took_unrecorded(
+            conversation_id=row.conversation_id, since=_utc(row.claimed_at)
+        )
+        return bool(took)
 
     async def _entities_for(
         self, job_id: str, patient_hash: str, now: datetime
@@ -439,3 +451,7 @@ def _conversations(session: Session, ids: list[str]) -> dict[str, Conversation]:
     """These conversations by id, in one query."""
     found = session.scalars(select(Conversation).where(Conversation.id.in_(sorted(set(ids)))))
     return {conversation.id: conversation for conversation in found}
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone

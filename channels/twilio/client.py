@@ -7,6 +7,7 @@ Production talks to https://api.twilio.com; tests point the same client, through
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from twilio.http.http_client import TwilioHttpClient
@@ -89,6 +90,24 @@ class TwilioMessenger:
             content_sid=content_sid,
             content_variables=json.dumps(variables),
         )
+
+    def sent_since(self, *, channel: str, to: str, since: datetime, limit: int = 50) -> set[str]:
+        """The sids of messages from this account's number to `to` on `channel` that Twilio
+        created at or after `since` (its newest `limit` to that number, newest first).
+
+        Filtered on DateCreated here, not with the API's DateSent filter: a message Twilio has
+        accepted but not yet sent has no DateSent.
+        """
+        if channel not in self._senders:
+            raise ChannelNotConfigured(channel)
+        listed = self._client.messages.list(
+            to=provider_address(to, channel=channel), from_=self._senders[channel], limit=limit
+        )
+        return {
+            str(message.sid)
+            for message in listed
+            if message.date_created is not None and message.date_created >= since
+        }
 
     def _create(self, *, channel: str, to: str, **content: str) -> str:
         if channel not in self._senders:

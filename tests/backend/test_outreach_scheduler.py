@@ -15,8 +15,9 @@ import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from sqlalchemy import select
 
-from backend.db.models import OutreachOutbox
+from backend.db.models import OutboundDelivery, OutreachOutbox
 from backend.db.session import make_engine
+from backend.hub.outbound import PhoneOutbound
 from backend.outreach import dispatch as dispatch_module
 from backend.outreach.contacts import patient_hash, remember_contact
 from backend.outreach.dispatch import Dispatcher
@@ -235,6 +236,46 @@ async def test_a_dispatch_cut_short_after_the_provider_took_it_is_not_sent_again
     assert recovered == ["sent"]
     assert len(clinic.provider.sent) == 1
     assert "reminder:appt-1:48h" not in pending
+
+
+async def test_a_dispatch_cut_short_between_the_provider_and_its_record_is_not_sent_again(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider's window: it took the message, the process died before the delivery row.
+    After the restart the provider is asked what it took, so the message is not sent twice."""
+    visit = datetime.now(UTC) + timedelta(hours=47)
+    clinic = open_clinic(
+        tmp_path, [appointment("appt-1", visit)], database_url=database_url, **ANY_HOUR
+    )
+
+    def dies(*args: object, **_: object) -> None:
+        raise Crash
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PhoneOutbound, "_record", staticmethod(dies))
+        with pytest.raises(Crash):
+            await clinic.dispatcher.dispatch(
+                job_id="reminder:appt-1:48h",
+                patient_hash=patient_hash(clinic.cipher, PATIENT),
+                now=datetime.now(UTC),
+            )
+    assert len(clinic.provider.sent) == 1
+    with clinic.session_factory() as session:
+        assert session.scalars(select(OutboundDelivery)).all() == []  # no evidence left here
+
+    restarted = runtime_for(clinic)
+    try:
+        recovered = await restarted.start(paused=True)
+        pending = [job for job, _ in pending_jobs(restarted.scheduler)]
+    finally:
+        restarted.shutdown()
+
+    assert recovered == ["sent"]
+    assert len(clinic.provider.sent) == 1
+    assert "reminder:appt-1:48h" not in pending
+    with clinic.session_factory() as session:
+        [found] = session.scalars(select(OutboundDelivery)).all()
+    assert (found.provider_message_id, found.status) == (f"SM{1:032d}", "recovered")
 
 
 async def test_sync_schedules_only_the_kinds_the_patient_agreed_to(

@@ -4,7 +4,7 @@ and a provider double that counts what reaches it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,19 @@ class CountingProvider:
 
     sent: list[tuple[str, str]] = field(default_factory=list)
     crash_after_send: bool = False
+    taken_at: list[datetime] = field(default_factory=list)  # when each of `sent` was taken
 
     def send(self, *, channel: str, to: str, body: str) -> tuple[str | None, str]:
         self.sent.append((to, body))
+        self.taken_at.append(datetime.now(UTC))
         return f"SM{len(self.sent):032d}", "queued"
+
+    def sent_since(self, *, channel: str, to: str, since: datetime) -> set[str]:
+        return {
+            f"SM{n:032d}"
+            for n, ((number, _), at) in enumerate(zip(self.sent, self.taken_at, strict=True), 1)
+            if number == to and at >= since
+        }
 
     def send_template(
         self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]

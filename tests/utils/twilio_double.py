@@ -10,6 +10,8 @@ import base64
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode
 
@@ -28,11 +30,13 @@ class SentMessage:
     auth: tuple[str, str]
     form: dict[str, str]
     sid: str
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
 class TwilioDouble:
-    """Answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` like Twilio does."""
+    """Answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` like Twilio does, and
+    `GET` of it (the message list, newest first, filtered by To and From)."""
 
     sent: list[SentMessage] = field(default_factory=list)
     refuse_with: int | None = None  # a Twilio error code to answer every request with
@@ -48,6 +52,19 @@ class TwilioDouble:
         double = self
 
         class Handler(JsonAnsweringHandler):
+            def do_GET(self) -> None:
+                path, _, query = self.path.partition("?")
+                if _MESSAGES_PATH.match(path) is None:
+                    return self._answer(404, {"code": 20404, "message": "not found"})
+                wanted = dict(parse_qsl(query))
+                listed = [
+                    _resource(message)
+                    for message in reversed(double.sent)
+                    if message.form.get("To") == wanted.get("To", message.form.get("To"))
+                    and message.form.get("From") == wanted.get("From", message.form.get("From"))
+                ][: int(wanted.get("PageSize", "50"))]
+                self._answer(200, {"messages": listed, "next_page_uri": None, "page": 0})
+
             def do_POST(self) -> None:
                 match = _MESSAGES_PATH.match(self.path)
                 length = int(self.headers.get("Content-Length", "0"))
@@ -65,18 +82,9 @@ class TwilioDouble:
                     .partition(":")
                 )
                 sid = "SM" + uuid.uuid4().hex
-                double.sent.append(SentMessage(match["sid"], (user, password), form, sid))
-                self._answer(
-                    201,
-                    {
-                        "sid": sid,
-                        "account_sid": match["sid"],
-                        "to": form.get("To"),
-                        "from": form.get("From"),
-                        "body": form.get("Body"),
-                        "status": "queued",
-                    },
-                )
+                message = SentMessage(match["sid"], (user, password), form, sid)
+                double.sent.append(message)
+                self._answer(201, _resource(message))
 
         self._server = serve_in_thread(Handler)
         return self
@@ -87,6 +95,19 @@ class TwilioDouble:
     @property
     def bodies(self) -> list[str]:
         return [message.form["Body"] for message in self.sent]
+
+
+def _resource(message: SentMessage) -> dict[str, object]:
+    """A Message resource as Twilio's API shows it (dates in RFC 2822)."""
+    return {
+        "sid": message.sid,
+        "account_sid": message.account_sid,
+        "to": message.form.get("To"),
+        "from": message.form.get("From"),
+        "body": message.form.get("Body"),
+        "status": "queued",
+        "date_created": format_datetime(message.created),
+    }
 
 
 def sign(token: str, url: str, params: dict[str, str]) -> str:
