@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from backend.api.main import api_router
-from backend.api.routes import dev_outbox
+from backend.api.main import ROUTERS
+from backend.api.routes import dev_outbox, rest_channel
 from backend.api.routes.webchat import STATIC
 from backend.core.config import Settings, get_settings
 from backend.hub.safety_adapter import symptom_rules_screen
@@ -52,7 +52,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
         docs_url="/docs" if settings.env == "development" else None,
     )
-    app.include_router(api_router)
+    rest_channel.add_route(app)
+    for router in ROUTERS:
+        app.include_router(router)
     if settings.env == "development":
         app.include_router(dev_outbox.router)  # /dev/outbox: development only
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,4 +1,4 @@
-"""All routers, composed in one place."""
+"""All routers, in the order the app tries them."""
 
 from __future__ import annotations
 
@@ -15,26 +15,27 @@ from backend.api.routes import (
     internal_handoffs,
     internal_identity,
     internal_records,
-    rest_channel,
     telegram_channel,
     twilio_channel,
     webchat,
 )
 from backend.outreach import api as outreach_api
 
-api_router = APIRouter()
-api_router.include_router(health.router)
-api_router.include_router(rest_channel.router)
-api_router.include_router(twilio_channel.router)
-api_router.include_router(telegram_channel.router)
-api_router.include_router(internal.router)
-api_router.include_router(webchat.router)
-api_router.include_router(internal_handoffs.router)
-api_router.include_router(internal_identity.router)
-api_router.include_router(internal_records.router)
-api_router.include_router(internal_appointments.router)
-api_router.include_router(console_session.router)
-api_router.include_router(console_handoffs.router)
-api_router.include_router(console_events.router)
-api_router.include_router(console_page.router)
-api_router.include_router(outreach_api.router)
+# Included one by one on the app (backend/main.py), patients' message paths first; the REST
+# webhook is added to the app itself (rest_channel.add_route), ahead of all of them.
+ROUTERS: tuple[APIRouter, ...] = (
+    webchat.router,
+    twilio_channel.router,
+    telegram_channel.router,
+    internal.router,
+    internal_identity.router,
+    internal_appointments.router,
+    internal_records.router,
+    internal_handoffs.router,
+    health.router,
+    console_session.router,
+    console_handoffs.router,
+    console_events.router,
+    console_page.router,
+    outreach_api.router,
+)

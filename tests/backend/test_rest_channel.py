@@ -249,3 +249,12 @@ def test_an_emergency_puts_the_conversation_at_the_top_of_the_clinicians_queue(
     assert handoff.conversation_id == fake_rasa.received[0][0]
     assert handoff.reason == "emergency" and handoff.priority == "urgent"
     assert handoff.state == "waiting"
+
+
+def test_the_webhook_is_documented_with_its_body_and_answer(client: TestClient) -> None:
+    """It skips FastAPI's body handling for speed, but not the API documentation."""
+    operation = client.get("/openapi.json").json()["paths"]["/channels/rest/webhook"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"sender", "message"}
+    answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["type"] == "array"
