@@ -88,3 +88,27 @@ def test_the_default_outreach_consent_names_known_kinds_only(
     with pytest.raises(ValidationError) as error:
         make_settings(tmp_path)
     assert "OUTREACH_DEFAULT_CONSENTS" in str(error.value).upper()
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    """.env.example is the operators' reference: every setting of the backend and of the
+    action server, each in a block that says what it is for."""
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    example = (root / ".env.example").read_text()
+    listed: dict[str, bool] = {}
+    for block in re.split(r"\n\s*\n", example):
+        commented = any(line.startswith("# ") for line in block.splitlines())
+        # "# NAME=example" lists a setting whose default is best left alone
+        for match in re.finditer(r"^(?:# )?([A-Z][A-Z0-9_]*)=", block, re.MULTILINE):
+            listed[match.group(1)] = commented
+    actions = set(
+        re.findall(
+            r'os\.environ\.get\("([A-Z0-9_]+)"', (root / "bot/actions/settings.py").read_text()
+        )
+    )
+    wanted = {name.upper() for name in Settings.model_fields} | actions
+
+    assert sorted(wanted - set(listed)) == []
+    assert sorted(name for name in wanted if not listed.get(name)) == []
