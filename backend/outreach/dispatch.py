@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 PAUSE_RETRY = timedelta(minutes=30)
 FAILURE_RETRY = timedelta(minutes=10)
 PLAN_READS_AT_ONCE = 8  # EHR reads of one batch in flight
+# After a restart, how many claims' providers are asked at once (a Twilio list call is ~0.3 s).
+PROVIDER_QUESTIONS_AT_ONCE = 8
 UNSETTLED = "failed_unexpected"  # left `sending`: the next start settles it
 RETRYABLE = "failed_rasa"  # Rasa was down: nothing was sent, so the message may be tried again
 
@@ -395,10 +397,19 @@ class Dispatcher:
         with self.session_factory() as session:
             pending = outbox.interrupted_claims(session=session)
             settled = {row.id: outbox.left_the_system(session=session, row=row) for row in pending}
+        unsettled = [row for row in pending if not settled[row.id]]
+        gate = asyncio.Semaphore(PROVIDER_QUESTIONS_AT_ONCE)
+
+        async def ask(row: OutreachOutbox) -> bool:
+            async with gate:
+                return await self._provider_took(row)
+
+        took = await asyncio.gather(*(ask(row) for row in unsettled))
+        settled.update({row.id: found for row, found in zip(unsettled, took, strict=True)})
         statuses: list[str] = []
         for row in pending:
             replies: list[Reply] = []  # what reached a provider before the stop is not logged
-            if settled[row.id] or await self._provider_took(row):
+            if settled[row.id]:
                 status = outbox.SENT
             else:
                 entities = await self._entities_for(row.job_id, row.patient_hash, now)
