@@ -66,6 +66,36 @@ def runtime_for(clinic: Clinic, clock: datetime | None = None) -> OutreachRuntim
     return OutreachRuntime(dispatcher, make_scheduler(engine), clock=lambda: clock)
 
 
+def clinic_with_a_due_reminder(tmp_path: Path, database_url: str) -> Clinic:
+    """A clinic with one visit in 47 hours (its 48 h reminder was due an hour ago), no quiet
+    hours."""
+    visit = datetime.now(UTC) + timedelta(hours=47)
+    return open_clinic(
+        tmp_path, [appointment("appt-1", visit)], database_url=database_url, **ANY_HOUR
+    )
+
+
+async def dispatch_dying(clinic: Clinic) -> None:
+    """Dispatch the 48 h reminder in a process that dies on the way (the test says where)."""
+    with pytest.raises(Crash):
+        await clinic.dispatcher.dispatch(
+            job_id="reminder:appt-1:48h",
+            patient_hash=patient_hash(clinic.cipher, PATIENT),
+            now=datetime.now(UTC),
+        )
+
+
+async def restart(clinic: Clinic) -> tuple[list[str], list[str]]:
+    """A new scheduler process starting up: the statuses of the interrupted messages it
+    settled, and the message jobs it keeps."""
+    restarted = runtime_for(clinic)
+    try:
+        recovered = await restarted.start(paused=True)
+        return recovered, [job for job, _ in pending_jobs(restarted.scheduler)]
+    finally:
+        restarted.shutdown()
+
+
 async def run_until_executed(runtime: OutreachRuntime, job_ids: set[str]) -> None:
     """Start the runtime and wait until APScheduler has run each of these jobs once."""
     done: set[str] = set()
@@ -145,10 +175,7 @@ async def test_sync_follows_moved_and_cancelled_appointments(
 async def test_a_reminder_due_while_the_scheduler_was_down_goes_once_when_it_is_back(
     tmp_path: Path, database_url: str
 ) -> None:
-    visit = datetime.now(UTC) + timedelta(hours=47)  # the 48 h reminder was due an hour ago
-    clinic = open_clinic(
-        tmp_path, [appointment("appt-1", visit)], database_url=database_url, **ANY_HOUR
-    )
+    clinic = clinic_with_a_due_reminder(tmp_path, database_url)
     before = runtime_for(clinic)
     await before.start(paused=True)  # it planned the jobs, then the process went down
     before.shutdown()
@@ -158,12 +185,7 @@ async def test_a_reminder_due_while_the_scheduler_was_down_goes_once_when_it_is_
         await run_until_executed(back, {"reminder:appt-1:48h"})
     finally:
         back.shutdown()
-    again = runtime_for(clinic)
-    try:
-        await again.start(paused=True)
-        still_pending = [job for job, _ in pending_jobs(again.scheduler)]
-    finally:
-        again.shutdown()
+    _, still_pending = await restart(clinic)
 
     assert len(clinic.provider.sent) == 1
     assert outbox_rows(clinic) == [("reminder:appt-1:48h", "sent")]
@@ -174,30 +196,18 @@ async def test_a_reminder_due_while_the_scheduler_was_down_goes_once_when_it_is_
 async def test_a_dispatch_cut_short_before_the_provider_is_sent_once_after_restart(
     tmp_path: Path, database_url: str
 ) -> None:
-    visit = datetime.now(UTC) + timedelta(hours=47)
-    clinic = open_clinic(
-        tmp_path, [appointment("appt-1", visit)], database_url=database_url, **ANY_HOUR
-    )
+    clinic = clinic_with_a_due_reminder(tmp_path, database_url)
     real_trigger = clinic.rasa.trigger_intent
 
     async def dies(*args: object, **kwargs: object) -> object:
         raise Crash
 
     clinic.rasa.trigger_intent = dies  # type: ignore[method-assign]
-    with pytest.raises(Crash):
-        await clinic.dispatcher.dispatch(
-            job_id="reminder:appt-1:48h",
-            patient_hash=patient_hash(clinic.cipher, PATIENT),
-            now=datetime.now(UTC),
-        )
+    await dispatch_dying(clinic)
     assert outbox_rows(clinic) == [("reminder:appt-1:48h", "sending")]
     clinic.rasa.trigger_intent = real_trigger  # type: ignore[method-assign]
 
-    restarted = runtime_for(clinic)
-    try:
-        recovered = await restarted.start(paused=True)
-    finally:
-        restarted.shutdown()
+    recovered, _ = await restart(clinic)
 
     assert recovered == ["sent"]
     assert len(clinic.provider.sent) == 1
@@ -207,10 +217,7 @@ async def test_a_dispatch_cut_short_before_the_provider_is_sent_once_after_resta
 async def test_a_dispatch_cut_short_after_the_provider_took_it_is_not_sent_again(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    visit = datetime.now(UTC) + timedelta(hours=47)
-    clinic = open_clinic(
-        tmp_path, [appointment("appt-1", visit)], database_url=database_url, **ANY_HOUR
-    )
+    clinic = clinic_with_a_due_reminder(tmp_path, database_url)
 
     def dies(**_: object) -> None:
         raise Crash
@@ -218,20 +225,10 @@ async def test_a_dispatch_cut_short_after_the_provider_took_it_is_not_sent_again
     with monkeypatch.context() as patch:
         # dies where the outcome is written, after the provider took the message
         patch.setattr(dispatch_module, "add_outreach_lines", dies)
-        with pytest.raises(Crash):
-            await clinic.dispatcher.dispatch(
-                job_id="reminder:appt-1:48h",
-                patient_hash=patient_hash(clinic.cipher, PATIENT),
-                now=datetime.now(UTC),
-            )
+        await dispatch_dying(clinic)
     assert len(clinic.provider.sent) == 1
 
-    restarted = runtime_for(clinic)
-    try:
-        recovered = await restarted.start(paused=True)
-        pending = [job for job, _ in pending_jobs(restarted.scheduler)]
-    finally:
-        restarted.shutdown()
+    recovered, pending = await restart(clinic)
 
     assert recovered == ["sent"]
     assert len(clinic.provider.sent) == 1
@@ -243,32 +240,19 @@ async def test_a_dispatch_cut_short_between_the_provider_and_its_record_is_not_s
 ) -> None:
     """The provider's window: it took the message, the process died before the delivery row.
     After the restart the provider is asked what it took, so the message is not sent twice."""
-    visit = datetime.now(UTC) + timedelta(hours=47)
-    clinic = open_clinic(
-        tmp_path, [appointment("appt-1", visit)], database_url=database_url, **ANY_HOUR
-    )
+    clinic = clinic_with_a_due_reminder(tmp_path, database_url)
 
     def dies(*args: object, **_: object) -> None:
         raise Crash
 
     with monkeypatch.context() as patch:
         patch.setattr(PhoneOutbound, "_record", staticmethod(dies))
-        with pytest.raises(Crash):
-            await clinic.dispatcher.dispatch(
-                job_id="reminder:appt-1:48h",
-                patient_hash=patient_hash(clinic.cipher, PATIENT),
-                now=datetime.now(UTC),
-            )
+        await dispatch_dying(clinic)
     assert len(clinic.provider.sent) == 1
     with clinic.session_factory() as session:
         assert session.scalars(select(OutboundDelivery)).all() == []  # no evidence left here
 
-    restarted = runtime_for(clinic)
-    try:
-        recovered = await restarted.start(paused=True)
-        pending = [job for job, _ in pending_jobs(restarted.scheduler)]
-    finally:
-        restarted.shutdown()
+    recovered, pending = await restart(clinic)
 
     assert recovered == ["sent"]
     assert len(clinic.provider.sent) == 1
