@@ -25,6 +25,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite gives back naive ones (everything stored
+    is UTC), PostgreSQL aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def new_conversation_id() -> str:
     return uuid.uuid4().hex
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db.models import Clinician, ClinicianSession, utcnow
+from backend.db.models import Clinician, ClinicianSession, as_utc, utcnow
 
 MIN_PASSWORD_CHARS = 12
 _hasher = PasswordHasher()
@@ -116,7 +116,7 @@ def clinician_for_token(*, session: Session, token: str) -> Clinician | None:
     ).first()
     if row is None:
         return None
-    if _aware(row.expires_at) <= utcnow():
+    if as_utc(row.expires_at) <= utcnow():
         session.delete(row)
         session.commit()
         return None
@@ -132,7 +132,3 @@ def end_session(*, session: Session, token: str) -> None:
         delete(ClinicianSession).where(ClinicianSession.token_hash == token_hash(token))
     )
     session.commit()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.base.exceptions import TwilioRestException
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation, DevOutboxMessage, OutboundDelivery, utcnow
+from backend.db.models import Conversation, DevOutboxMessage, OutboundDelivery, as_utc, utcnow
 from backend.hub.keywords import PHONE_CHANNELS, is_opted_out
 from channels.base import Reply
 from channels.twilio.client import ChannelNotConfigured, TwilioMessenger
@@ -294,8 +294,7 @@ class PhoneOutbound:
         conversation = session.get(Conversation, conversation_id)
         if conversation is None or conversation.channel not in PHONE_CHANNELS:
             raise ValueError(f"conversation {conversation_id} is not on a phone channel")
-        last_in = conversation.last_message_at
-        last_in = last_in if last_in.tzinfo else last_in.replace(tzinfo=UTC)
+        last_in = as_utc(conversation.last_message_at)
         return conversation.channel, self._cipher.decrypt(conversation.address_ciphertext), last_in
 
     def _blocked(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation, Handoff, Message, utcnow
+from backend.db.models import Conversation, Handoff, Message, as_utc, utcnow
 from backend.hub.sessions import turns_after_message
 from channels.base import Button, InboundMessage, Reply
 
@@ -130,7 +130,7 @@ def inbound_record(
 ) -> InboundRecord:
     now = utcnow()
     turns = turns_after_message(
-        conversation.session_turns, _aware(conversation.last_message_at), now
+        conversation.session_turns, as_utc(conversation.last_message_at), now
     )
     row: dict[str, object] = {
         "conversation_id": conversation.id,
@@ -248,8 +248,3 @@ def transcript(
         )
         for row in reversed(rows)
     ]
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -14,13 +14,13 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.crypto import Cipher
-from backend.db.models import IdentityVerification, Message, utcnow
+from backend.db.models import IdentityVerification, Message, as_utc, utcnow
 
 DEFAULT_IDLE = timedelta(minutes=30)
 # Where the configured idle limit (IDENTITY_IDLE_MINUTES) travels: the session factory's
@@ -97,7 +97,7 @@ def verified_identity(
     row = session.get(IdentityVerification, conversation_id)
     if row is None:
         return None
-    verified_at = _aware(row.verified_at)
+    verified_at = as_utc(row.verified_at)
     limit = idle or session.info.get(IDLE_INFO_KEY, DEFAULT_IDLE)
     if _idle_since(session, conversation_id, verified_at, now or utcnow()) > limit:
         end_verification(session=session, conversation_id=conversation_id)
@@ -154,9 +154,5 @@ def _idle_since(
         )
         .order_by(Message.id)
     ).all()
-    moments = [verified_at, *(_aware(at) for at in inbound), now]
+    moments = [verified_at, *(as_utc(at) for at in inbound), now]
     return max(later - earlier for earlier, later in itertools.pairwise(moments))
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

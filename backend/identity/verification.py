@@ -24,14 +24,14 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.crypto import Cipher
 from backend.core.errors import UnknownConversation
-from backend.db.models import Conversation, IdentityChallenge, utcnow
+from backend.db.models import Conversation, IdentityChallenge, as_utc, utcnow
 from backend.ehr import Ehr
 from backend.ehr.domain import PatientSummary
 from backend.ehr.errors import EhrError, NotFound
@@ -399,10 +399,10 @@ class IdentityDesk:
             return None
         if challenge.code_hash is not None:
             expires = challenge.code_expires_at
-            if expires is not None and _aware(expires) > now:
+            if expires is not None and as_utc(expires) > now:
                 return "code"
             return None
-        if _aware(challenge.created_at) + self._policy.code_ttl > now:
+        if as_utc(challenge.created_at) + self._policy.code_ttl > now:
             return "choice"
         return None
 
@@ -475,7 +475,3 @@ class IdentityDesk:
 def _given_matches(patient: PatientSummary, given: str) -> bool:
     wanted = given.strip().casefold()
     return any(part.casefold().startswith(wanted) for part in patient.given.split())
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -8,7 +8,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation, OutreachOutbox, PhoneConsent
+from backend.db.models import Conversation, OutreachOutbox, PhoneConsent, as_utc
 from backend.ehr import Ehr
 from backend.ehr.errors import EhrError
 from backend.hub.keywords import PHONE_CHANNELS, phone_hash
@@ -431,7 +431,7 @@ class Dispatcher:
         if self.phone is None:
             return False
         took = await self.phone.took_unrecorded(
-            conversation_id=row.conversation_id, since=_utc(row.claimed_at)
+            conversation_id=row.conversation_id, since=as_utc(row.claimed_at)
         )
         return bool(took)
 
@@ -462,7 +462,3 @@ def _conversations(session: Session, ids: list[str]) -> dict[str, Conversation]:
     """These conversations by id, in one query."""
     found = session.scalars(select(Conversation).where(Conversation.id.in_(sorted(set(ids)))))
     return {conversation.id: conversation for conversation in found}
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite drops the zone

@@ -4,13 +4,13 @@ restart can tell what was started, and a second attempt at the same message is r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db.models import Message, OutboundDelivery, OutreachOutbox
+from backend.db.models import Message, OutboundDelivery, OutreachOutbox, as_utc
 
 from .plan import Planned
 
@@ -118,7 +118,7 @@ def capped_sent_times(*, session: Session, patient_hash: str, since: datetime) -
             OutreachOutbox.claimed_at >= since,
         )
     ).all()
-    return [_aware(at) for at in rows]
+    return [as_utc(at) for at in rows]
 
 
 def interrupted_claims(*, session: Session) -> list[OutreachOutbox]:
@@ -157,7 +157,3 @@ def recent(*, session: Session, limit: int = 50) -> list[OutreachOutbox]:
     """The latest outbox rows, newest first (the operators' view)."""
     query = select(OutreachOutbox).order_by(OutreachOutbox.id.desc()).limit(limit)
     return list(session.scalars(query))
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite drops the zone
