@@ -54,21 +54,10 @@ async def _book_within_the_reminder_lead(stack: StackConfig, patient_id: str) ->
     raise AssertionError("the seeded clinic has no free slot in the next six days")
 
 
-def _record_consent(stack: StackConfig, patient: SeedPatient) -> str:
-    """Staff record the patient's consent to reminders on their SMS conversation."""
+def _operators_command(stack: StackConfig, *args: str) -> str:
+    """`python -m backend.outreach ...` against the stack, as staff would run it; its output."""
     done = subprocess.run(
-        [
-            str(VENV / "python"),
-            "-m",
-            "backend.outreach",
-            "contact",
-            "--patient",
-            patient.id,
-            "--sms",
-            patient.phone,
-            "--kinds",
-            "appointment_reminder",
-        ],
+        [str(VENV / "python"), "-m", "backend.outreach", *args],
         env=stack.process_env(),
         capture_output=True,
         text=True,
@@ -76,6 +65,20 @@ def _record_consent(stack: StackConfig, patient: SeedPatient) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def _record_consent(stack: StackConfig, patient: SeedPatient) -> str:
+    """Staff record the patient's consent to reminders on their SMS conversation."""
+    return _operators_command(
+        stack,
+        "contact",
+        "--patient",
+        patient.id,
+        "--sms",
+        patient.phone,
+        "--kinds",
+        "appointment_reminder",
+    )
 
 
 def _responses_to(stack: StackConfig, appointment_id: str) -> list[dict[str, object]]:
@@ -87,18 +90,6 @@ def _responses_to(stack: StackConfig, appointment_id: str) -> list[dict[str, obj
     )
     response.raise_for_status()
     return [entry["resource"] for entry in response.json().get("entry", [])]
-
-
-def _status(stack: StackConfig) -> str:
-    done = subprocess.run(
-        [str(VENV / "python"), "-m", "backend.outreach", "status"],
-        env=stack.process_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def _reminded_patient(stack: StackConfig) -> tuple[TwilioChat, SeedPatient, Appointment]:
@@ -116,7 +107,7 @@ def _reminded_patient(stack: StackConfig) -> tuple[TwilioChat, SeedPatient, Appo
 
     assert "Reply C to confirm, R to reschedule, or X to cancel it" in reminder
     assert "reply cancel" not in reminder.lower()  # a carrier opt-out keyword on SMS
-    assert f"reminder:{booked.id}:" in _status(stack)
+    assert f"reminder:{booked.id}:" in _operators_command(stack, "status")
     return chat, patient, booked
 
 
