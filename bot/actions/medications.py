@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Awaitable, Mapping
 from typing import Any, cast
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -104,6 +105,22 @@ def reset_refill() -> list[EventType]:
     return [SlotSet(name, None) for name in REFILL_SLOTS]
 
 
+async def say_answer(
+    action: str, dispatcher: CollectingDispatcher, asking: Awaitable[Mapping[str, object]]
+) -> list[EventType]:
+    """Say the text of the backend's answer; a refusal or an unreachable backend is said
+    instead."""
+    try:
+        answer = await asking
+    except PatientAccessDenied as denied:
+        return refused(action, denied, dispatcher)
+    except BackendUnavailable:
+        dispatcher.utter_message(text=RECORDS_UNAVAILABLE)
+        return []
+    dispatcher.utter_message(text=str(answer["text"]))
+    return []
+
+
 class ActionListMedications(UsesBackend, Action):
     """Lists active medications with dose instructions and refills left (`list_medications`)."""
 
@@ -113,15 +130,8 @@ class ActionListMedications(UsesBackend, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        try:
-            answer = await self.backend().medications(conversation_id=tracker.sender_id)
-        except PatientAccessDenied as denied:
-            return refused(self.name(), denied, dispatcher)
-        except BackendUnavailable:
-            dispatcher.utter_message(text=RECORDS_UNAVAILABLE)
-            return []
-        dispatcher.utter_message(text=answer["text"])
-        return []
+        asking = self.backend().medications(conversation_id=tracker.sender_id)
+        return await say_answer(self.name(), dispatcher, asking)
 
 
 class ActionStartRefill(UsesBackend, Action):
@@ -298,12 +308,5 @@ class ActionRefillStatus(UsesBackend, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        try:
-            answer = await self.backend().refill_status(conversation_id=tracker.sender_id)
-        except PatientAccessDenied as denied:
-            return refused(self.name(), denied, dispatcher)
-        except BackendUnavailable:
-            dispatcher.utter_message(text=RECORDS_UNAVAILABLE)
-            return []
-        dispatcher.utter_message(text=answer["text"])
-        return []
+        asking = self.backend().refill_status(conversation_id=tracker.sender_id)
+        return await say_answer(self.name(), dispatcher, asking)
