@@ -106,6 +106,17 @@ class Engine:
             sex=None,
             pregnant=None,
         )
+        if state.is_blank():
+            return self._nothing_read
+        return self._screen_state(state)
+
+    @functools.cached_property
+    def _nothing_read(self) -> Screening:
+        """The screen of a message in which nothing clinical was read ("thanks", "ok"), which
+        is most messages. The rules depend only on the state, so this is worked out once."""
+        return self._screen_state(TriageState())
+
+    def _screen_state(self, state: TriageState) -> Screening:
         fired = [r for r in self.rules.red_flags if r.when.evaluate(state) is True]
         level = most_urgent([r.then for r in fired])
         reason = explain.explanation(level, fired, self.config, lifted=False) if level else ""

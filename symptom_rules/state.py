@@ -36,6 +36,17 @@ class TriageState:
         """The fact's value, or None when unknown."""
         return self.facts.get(fact_id)
 
+    def is_blank(self) -> bool:
+        """True when nothing at all is known: no finding, fact, mention, answer or subject."""
+        return not (
+            self.findings
+            or self.facts
+            or self.mentions
+            or self.answered
+            or self.unsure
+            or self.about_other
+        )
+
     def present(self) -> tuple[str, ...]:
         """Ids of present findings, in order of mention."""
         order = dict.fromkeys(f.id for f in self.mentions)

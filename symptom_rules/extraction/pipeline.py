@@ -1,7 +1,7 @@
-"""The spaCy pipeline: blank English, spelling-aware norms, a span ruler, medspaCy ConText.
+"""The spaCy pipeline: blank English, spelling-aware norms, a pattern matcher, medspaCy ConText.
 
 No statistical model is used (none can be downloaded here): tokens get a normalised form
-(``vomitting`` -> ``vomiting``, ``u`` -> ``you``), the span ruler matches the declared
+(``vomitting`` -> ``vomiting``, ``u`` -> ``you``), a pattern matcher finds the declared
 finding phrases on that form (partly overlapping phrases are all kept; one inside a longer
 match, or touching an ignored phrase, is dropped), and ConText marks each finding as
 negated, historical, hypothetical, family history or about another person. Build it once
@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 
 from ..terms import parse_term, words
 from ..vocabulary import Vocabulary
-from . import numbers
+from . import anchored_matcher, numbers
 from .context_rules import ModifierDef
 from .patterns import compile_term
 from .tokenizer import NormalisingTokenizer
@@ -35,6 +35,7 @@ from .types import (
 
 IGNORE = "IGNORE"
 SPANS_KEY = "findings"
+CONTEXT = "medspacy_context"
 GAP_KIND = "gap"
 STATUS_BY_CATEGORY = {
     "NEGATED_EXISTENCE": ABSENT,
@@ -103,9 +104,7 @@ class Extractor:
             return [token.norm_ for token in tokenizer(text)]
 
         nlp.add_pipe("sentencizer")
-        ruler = nlp.add_pipe(
-            "span_ruler", config={"spans_key": SPANS_KEY, "validate": False, "overwrite": True}
-        )
+        ruler = nlp.add_pipe(anchored_matcher.FACTORY, config={"spans_key": SPANS_KEY})
         patterns: list[dict[str, Any]] = [
             {"label": finding_id, "pattern": pattern, "id": _kind(pattern)}
             for finding_id, finding in vocab.findings.items()
@@ -120,7 +119,7 @@ class Extractor:
         ruler.add_patterns(patterns)  # type: ignore[attr-defined]
         nlp.add_pipe("symptom_rules_overlaps")
         context = nlp.add_pipe(
-            "medspacy_context",
+            CONTEXT,
             config={
                 "rules": None,
                 "span_attrs": None,
@@ -146,7 +145,11 @@ class Extractor:
 
     def extract(self, text: str) -> Extraction:
         """Findings and facts in ``text``."""
-        doc = self.nlp(text)
+        doc = self.nlp.make_doc(text)
+        for name, component in self.nlp.pipeline:
+            if name == CONTEXT and not doc.spans[SPANS_KEY]:
+                continue  # nothing for ConText to qualify: it would only cost time
+            doc = component(doc)
         findings: list[Finding] = []
         for ent in doc.spans[SPANS_KEY]:
             if ent.label_ == IGNORE:
