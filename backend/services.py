@@ -77,6 +77,7 @@ def build_services(
         settings.rasa_url, settings.rasa_token, timeout_s=settings.rasa_timeout_s
     )
     hub = Hub(
+        engine=engine,
         session_factory=session_factory,
         cipher=cipher,
         rasa=gateway,

@@ -11,11 +11,11 @@ import logging
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation, Handoff, Message, utcnow
+from backend.db.models import Handoff, Message, utcnow
 from backend.handoff.flow import HandoffFlow
 from backend.handoff.service import open_handoff
 from backend.handoff.states import ACTIVE_STATES, Priority, Reason, State
@@ -64,6 +64,7 @@ class Hub:
     def __init__(
         self,
         *,
+        engine: Engine,
         session_factory: sessionmaker[Session],
         cipher: Cipher,
         rasa: RasaGateway,
@@ -72,6 +73,7 @@ class Hub:
         session_max_turns: int,
         keywords: KeywordDesk | None = None,
     ) -> None:
+        self._engine = engine
         self._sessions = session_factory
         self._cipher = cipher
         self._rasa = rasa
@@ -84,24 +86,24 @@ class Hub:
     async def handle(self, message: InboundMessage) -> HubResult:
         """Store, screen and answer one message. Raises InvalidMessage before storing anything
         unacceptable, and AssistantUnavailable (after storing the message) when Rasa is down."""
-        with self._sessions() as session:
+        # The path every message takes runs Core statements on one connection; the ORM
+        # session is for the rarer paths (keywords, hand-offs, emergencies) and connects
+        # only if one of them is taken.
+        with self._engine.connect() as db, self._sessions() as session:
             turn = transcript.open_turn(
-                session=session,
-                cipher=self._cipher,
-                channel=message.channel,
-                address=message.address,
+                db=db, cipher=self._cipher, channel=message.channel, address=message.address
             )
             conversation = turn.conversation
             shown_text, rasa_text = self._interpret(turn.offered, message)
             inbound = transcript.inbound_record(
-                cipher=self._cipher, conversation=conversation, message=message, text=shown_text
+                conversation=conversation, message=message, text=shown_text
             )
             # A message with a provider id may be a retried webhook: it is checked (by storing
             # it) before anything else happens. One without can be stored while Rasa answers.
             stored = message.provider_message_id is not None
-            if stored and transcript.store_inbound(session, inbound) is None:
+            if stored and transcript.store_inbound(db, self._cipher, inbound) is None:
                 return HubResult(conversation.id, [], duplicate=True)
-            transcript.note_inbound(conversation, inbound)
+            conversation = transcript.after_inbound(conversation, inbound)
 
             # Carrier keywords (STOP/START/HELP on phone channels) are the hub's to answer.
             keyword_replies = (
@@ -116,7 +118,7 @@ class Hub:
             held = handoff is not None and handoff.state in ACTIVE_STATES
             to_rasa = keyword_replies is None and alert is None and not held
             if not stored and not (to_rasa and self._can_answer_while_storing(conversation)):
-                transcript.store_inbound(session, inbound)
+                transcript.store_inbound(db, self._cipher, inbound)
                 stored = True
             pulled: list[Reply] = []
             if keyword_replies is not None:
@@ -137,34 +139,34 @@ class Hub:
             elif held and handoff is not None:
                 # A clinician has (or is about to have) the conversation: Rasa is not told.
                 replies = self._while_held(session, handoff)
-                pulled = pull_unread(session, self._cipher, conversation, handoff)
+                pulled = pull_unread(session, self._cipher, conversation.id, handoff)
             else:
                 if handoff is not None and handoff.state == State.RESOLVED:
                     await self._finish_resume(handoff.id)  # Rasa was down when it was resolved
                     session.refresh(handoff)
                 pulled = (
-                    pull_unread(session, self._cipher, conversation, handoff) if handoff else []
+                    pull_unread(session, self._cipher, conversation.id, handoff) if handoff else []
                 )
-                await self._keep_session_short(session, conversation)
+                conversation = await self._keep_session_short(db, conversation)
                 if stored:
                     replies = await self._rasa.send(conversation.id, rasa_text)
                 else:
                     replies = await self._answer_while_storing(
-                        session, inbound, conversation.id, rasa_text
+                        db, inbound, conversation.id, rasa_text
                     )
                 replies = replies or [Reply(text=NOT_UNDERSTOOD)]
             transcript.log_outbound(
-                session=session, cipher=self._cipher, conversation=conversation, replies=replies
+                db=db, cipher=self._cipher, conversation=conversation, replies=replies
             )
             return HubResult(conversation.id, pulled + replies)
 
-    def _can_answer_while_storing(self, conversation: Conversation) -> bool:
+    def _can_answer_while_storing(self, conversation: transcript.ConversationState) -> bool:
         """Whether Rasa may be asked before the message is stored: not when this turn starts
         a new Rasa session, which rewrites the conversation's counters first."""
         return not wants_new_session(conversation.session_turns, self._max_turns)
 
     async def _answer_while_storing(
-        self, session: Session, inbound: transcript.InboundRecord, conversation_id: str, text: str
+        self, db: Connection, inbound: transcript.InboundRecord, conversation_id: str, text: str
     ) -> list[Reply]:
         """Rasa's answer, with the message stored while Rasa works on it: the write then costs
         the patient no time. The message is kept even when Rasa turns out to be down."""
@@ -175,7 +177,7 @@ class Hub:
         await asyncio.wait({answering, waiting}, return_when=asyncio.FIRST_COMPLETED)
         waiting.cancel()
         try:
-            transcript.store_inbound(session, inbound)
+            transcript.store_inbound(db, self._cipher, inbound)
         except BaseException:
             # Not kept, so not answered: the patient gets an error and sends it again.
             answering.cancel()
@@ -227,13 +229,15 @@ class Hub:
         except AssistantUnavailable:
             logger.warning("Rasa unreachable while recording an emergency in %s", conversation_id)
 
-    async def _keep_session_short(self, session: Session, conversation: Conversation) -> None:
+    async def _keep_session_short(
+        self, db: Connection, conversation: transcript.ConversationState
+    ) -> transcript.ConversationState:
         if not wants_new_session(conversation.session_turns, self._max_turns):
-            return
-        if await self._rasa.is_idle(conversation.id):
-            await self._rasa.start_new_session(conversation.id)
-            conversation.session_turns = 1
-            session.commit()
+            return conversation
+        if not await self._rasa.is_idle(conversation.id):
+            return conversation
+        await self._rasa.start_new_session(conversation.id)
+        return transcript.count_new_session(db, conversation)
 
 
 CARE_TEAM_ALERTED = (
@@ -252,7 +256,7 @@ WAITING_FOR_CLINICIAN = (
 
 
 def pull_unread(
-    session: Session, cipher: Cipher, conversation: Conversation, handoff: Handoff
+    session: Session, cipher: Cipher, conversation_id: str, handoff: Handoff
 ) -> list[Reply]:
     """Messages sent to a REST patient unprompted (a clinician's, the hand-back greeting),
     handed over with this answer: the REST channel has no way to call the patient."""
@@ -261,7 +265,7 @@ def pull_unread(
     rows = session.scalars(
         select(Message)
         .where(
-            Message.conversation_id == conversation.id,
+            Message.conversation_id == conversation_id,
             Message.direction == "out",
             Message.id >= handoff.patient_unread_from,
         )

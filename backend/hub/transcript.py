@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation, Handoff, Message, as_utc, utcnow
+from backend.db.models import Conversation, Handoff, Message, as_utc, new_conversation_id, utcnow
 from backend.hub.sessions import turns_after_message
 from channels.base import Button, InboundMessage, Reply
 
 # The statements of every message's path, built once: building them per call (and working out
-# their cache keys) was a third of their cost. Core tables, not the ORM's bulk machinery.
+# their cache keys) was a third of their cost. Core tables, run on a Connection: an ORM
+# session's entity loading and commit machinery cost more than the statements themselves.
+Database = Connection | Session  # what runs them: the hub's connection, or a caller's session
 _MESSAGES = cast(Table, Message.__table__)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _LAST_BUTTONS = (
@@ -35,10 +37,18 @@ _LATEST_HANDOFF = (
     .limit(1)
     .scalar_subquery()
 )
-_OPEN_TURN = select(Conversation, _LAST_BUTTONS, _LATEST_HANDOFF).where(
-    Conversation.channel == bindparam("channel"),
-    Conversation.address_hash == bindparam("address_hash"),
+_OPEN_TURN = select(
+    _CONVERSATIONS.c.id,
+    _CONVERSATIONS.c.channel,
+    _CONVERSATIONS.c.session_turns,
+    _CONVERSATIONS.c.last_message_at,
+    _LAST_BUTTONS,
+    _LATEST_HANDOFF,
+).where(
+    _CONVERSATIONS.c.channel == bindparam("channel"),
+    _CONVERSATIONS.c.address_hash == bindparam("address_hash"),
 )
+_INSERT_CONVERSATION = insert(_CONVERSATIONS)
 _INSERT_MESSAGE = insert(_MESSAGES)
 _INSERT_INBOUND = insert(_MESSAGES).returning(_MESSAGES.c.id)
 _COUNT_TURN = (
@@ -69,16 +79,28 @@ def get_or_create_conversation(
     existing = session.scalars(query).first()
     if existing is not None:
         return existing
-    conversation = Conversation(
-        channel=channel, address_hash=address_hash, address_ciphertext=cipher.encrypt(address)
-    )
-    session.add(conversation)
+    create_conversation(session, cipher=cipher, channel=channel, address=address)
+    return session.scalars(query).one()
+
+
+def create_conversation(db: Database, *, cipher: Cipher, channel: str, address: str) -> None:
+    """Store a new conversation for a channel address and commit; nothing when another
+    request has just created it (the address is unique per channel)."""
+    now = utcnow()
+    row = {
+        "id": new_conversation_id(),
+        "channel": channel,
+        "address_hash": cipher.address_hash(channel, address),
+        "address_ciphertext": cipher.encrypt(address),
+        "created_at": now,
+        "last_message_at": now,
+        "session_turns": 0,
+    }
     try:
-        session.commit()
-    except IntegrityError:  # another request created it first
-        session.rollback()
-        return session.scalars(query).one()
-    return conversation
+        db.execute(_INSERT_CONVERSATION, row)
+        db.commit()
+    except IntegrityError:
+        db.rollback()
 
 
 def find_conversation(
@@ -93,81 +115,104 @@ def find_conversation(
 
 
 @dataclass(frozen=True)
+class ConversationState:
+    """What answering a message needs of its conversation, read as a plain row."""
+
+    id: str
+    channel: str
+    session_turns: int  # patient messages in the current Rasa session
+    last_message_at: datetime
+
+
+@dataclass(frozen=True)
 class Turn:
     """What the hub must know about a conversation before answering a message."""
 
-    conversation: Conversation
+    conversation: ConversationState
     offered: list[Button]  # the buttons of the last message sent, if it had any
     latest_handoff_id: int | None
 
 
-def open_turn(*, session: Session, cipher: Cipher, channel: str, address: str) -> Turn:
+def open_turn(*, db: Database, cipher: Cipher, channel: str, address: str) -> Turn:
     """The conversation of a channel address (created on its first message), the buttons it
     was last offered and its latest hand-off, in one query: this runs before every answer."""
-    address_hash = cipher.address_hash(channel, address)
-    row = session.execute(_OPEN_TURN, {"channel": channel, "address_hash": address_hash}).first()
+    params = {"channel": channel, "address_hash": cipher.address_hash(channel, address)}
+    row = db.execute(_OPEN_TURN, params).first()
     if row is None:
-        conversation = get_or_create_conversation(
-            session=session, cipher=cipher, channel=channel, address=address
-        )
-        return Turn(conversation, [], None)
-    conversation, buttons, handoff_id = row
+        create_conversation(db, cipher=cipher, channel=channel, address=address)
+        row = db.execute(_OPEN_TURN, params).one()
+    conversation_id, channel, turns, last_message_at, buttons, handoff_id = row
+    conversation = ConversationState(conversation_id, channel, turns, as_utc(last_message_at))
     return Turn(conversation, _buttons(cipher, buttons), handoff_id)
 
 
 @dataclass(frozen=True)
 class InboundRecord:
-    """A patient message ready to be stored, and the conversation's counters after it."""
+    """A patient message to be stored, and the conversation's counters after it. The text
+    is encrypted as it is stored, which for most messages is while Rasa works on them."""
 
     conversation_id: str
-    row: dict[str, object]
+    channel: str
+    provider_message_id: str | None
+    text: str
     session_turns: int
     at: datetime
 
+    def row(self, cipher: Cipher) -> dict[str, object]:
+        return {
+            "conversation_id": self.conversation_id,
+            "channel": self.channel,
+            "direction": "in",
+            "author": "patient",
+            "text_ciphertext": cipher.encrypt(self.text),
+            "provider_message_id": self.provider_message_id,
+            "created_at": self.at,
+        }
+
 
 def inbound_record(
-    *, cipher: Cipher, conversation: Conversation, message: InboundMessage, text: str
+    *, conversation: ConversationState | Conversation, message: InboundMessage, text: str
 ) -> InboundRecord:
     now = utcnow()
     turns = turns_after_message(
         conversation.session_turns, as_utc(conversation.last_message_at), now
     )
-    row: dict[str, object] = {
-        "conversation_id": conversation.id,
-        "channel": message.channel,
-        "direction": "in",
-        "author": "patient",
-        "text_ciphertext": cipher.encrypt(text),
-        "provider_message_id": message.provider_message_id,
-        "created_at": now,
-    }
-    return InboundRecord(conversation.id, row, turns, now)
+    return InboundRecord(
+        conversation.id, message.channel, message.provider_message_id, text, turns, now
+    )
 
 
-def store_inbound(session: Session, record: InboundRecord) -> int | None:
+def store_inbound(db: Database, cipher: Cipher, record: InboundRecord) -> int | None:
     """Store the message and the conversation's counters and commit; the message's id, or
     None when the provider already delivered this message id. Core statements, not the ORM
     unit of work: this runs on every message, and the flush machinery was a third of the
     hub's own cost."""
     try:
-        message_id = session.execute(_INSERT_INBOUND, record.row).scalar_one()
+        message_id = db.execute(_INSERT_INBOUND, record.row(cipher)).scalar_one()
         counters = {
             "conversation_id": record.conversation_id,
             "turns": record.session_turns,
             "at": record.at,
         }
-        session.execute(_COUNT_TURN, counters)
-        session.commit()
+        db.execute(_COUNT_TURN, counters)
+        db.commit()
     except IntegrityError:
-        session.rollback()
+        db.rollback()
         return None
     return int(message_id)
 
 
-def note_inbound(conversation: Conversation, record: InboundRecord) -> None:
-    """Give the loaded conversation the counters `record` stores (without a reload)."""
-    set_committed_value(conversation, "session_turns", record.session_turns)
-    set_committed_value(conversation, "last_message_at", record.at)
+def after_inbound(conversation: ConversationState, record: InboundRecord) -> ConversationState:
+    """The conversation with the counters `record` stores (without reading it again)."""
+    return replace(conversation, session_turns=record.session_turns, last_message_at=record.at)
+
+
+def count_new_session(db: Database, conversation: ConversationState) -> ConversationState:
+    """Record that a new Rasa session began with this message, and commit."""
+    counters = {"conversation_id": conversation.id, "turns": 1, "at": conversation.last_message_at}
+    db.execute(_COUNT_TURN, counters)
+    db.commit()
+    return replace(conversation, session_turns=1)
 
 
 def log_inbound(
@@ -180,18 +225,19 @@ def log_inbound(
 ) -> int | None:
     """Store a patient message and commit; its id, or None when the provider already
     delivered this message id."""
-    record = inbound_record(cipher=cipher, conversation=conversation, message=message, text=text)
-    message_id = store_inbound(session, record)
-    if message_id is not None:
-        note_inbound(conversation, record)
+    record = inbound_record(conversation=conversation, message=message, text=text)
+    message_id = store_inbound(session, cipher, record)
+    if message_id is not None:  # the counters it stored, without a reload
+        set_committed_value(conversation, "session_turns", record.session_turns)
+        set_committed_value(conversation, "last_message_at", record.at)
     return message_id
 
 
 def log_outbound(
     *,
-    session: Session,
+    db: Database,
     cipher: Cipher,
-    conversation: Conversation,
+    conversation: ConversationState,
     replies: list[Reply],
     author: str = "bot",
 ) -> None:
@@ -199,7 +245,7 @@ def log_outbound(
     if not replies:
         return
     now = utcnow()
-    session.execute(
+    db.execute(
         _INSERT_MESSAGE,
         [
             {
@@ -216,7 +262,7 @@ def log_outbound(
             for reply in replies
         ],
     )
-    session.commit()
+    db.commit()
 
 
 def _buttons(cipher: Cipher, ciphertext: str | None) -> list[Button]:
