@@ -8,7 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
+from backend.core.config import Settings
 from backend.db.models import Conversation, Message
+from backend.main import create_app
 from backend.services import Services
 from tests.utils.fake_rasa import FakeRasa
 
@@ -258,3 +260,27 @@ def test_the_webhook_is_documented_with_its_body_and_answer(client: TestClient) 
     assert set(body["required"]) == {"sender", "message"}
     answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert answer["type"] == "array"
+
+
+def test_the_webhook_takes_only_post(client: TestClient, services: Services) -> None:
+    """The fast lane answers POSTs; any other method goes on to FastAPI's own answer."""
+    response = client.get(WEBHOOK)
+    assert response.status_code == 405
+    assert response.json() == {"detail": "Method Not Allowed"}
+    assert message_count(services) == 0
+
+
+def test_an_unexpected_failure_is_a_plain_500_and_the_app_keeps_answering(
+    settings: Settings, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(message: object) -> None:
+        raise RuntimeError("a bug")
+
+    app = create_app(settings, services)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        monkeypatch.setattr(services.hub, "handle", broken)
+        response = client.post(WEBHOOK, json={"sender": "web-1", "message": "hello"})
+        assert response.status_code == 500
+        assert "a bug" not in response.text
+        monkeypatch.undo()
+        assert client.post(WEBHOOK, json={"sender": "web-1", "message": "hello"}).status_code == 200

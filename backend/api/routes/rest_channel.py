@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.hub.pipeline import Hub
 from backend.hub.rasa_gateway import AssistantUnavailable
@@ -55,9 +56,33 @@ async def rest_webhook(request: Request) -> JSONResponse:
     return JSONResponse(rest.render(result.replies))
 
 
+class RestWebhookLane:
+    """Answers the webhook before FastAPI's exception middleware, routing and request
+    wrappers, which cost about 0.2 ms a message here; everything else goes on to the app.
+
+    It sits inside Starlette's server-error middleware, so an unexpected failure is still a
+    plain 500, and it answers errors as FastAPI does (`{"detail": ...}`). The route below
+    stays registered for the OpenAPI document and runs the same `rest_webhook`.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        try:
+            response = await rest_webhook(Request(scope, receive))
+        except HTTPException as exc:
+            response = JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        await response(scope, receive, send)
+
+
 def add_route(app: FastAPI) -> None:
     """Put the webhook on the app itself, ahead of the routers: FastAPI reaches a route of an
     included router through an extra round of matching (measured 0.8 ms a message)."""
+    app.add_middleware(RestWebhookLane)
     app.add_api_route(
         PATH,
         rest_webhook,
