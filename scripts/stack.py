@@ -24,6 +24,8 @@ from typing import IO
 import httpx
 import yaml
 
+from scripts.tracker_index import INDEX_NAME, index_tracker_events
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
 VENV_RASA = ROOT / ".venv-rasa" / "bin"
@@ -325,6 +327,8 @@ def start_stack(supervisor: Supervisor, *, timeout_s: float = 300) -> None:
         if supervisor.run_step("seed", seed):
             raise RuntimeError("seeding the EHR failed")
         supervisor.wait_healthy(specs[1:], timeout_s)
+        if index_tracker_events(config.var_dir / "rasa" / "tracker.db"):
+            supervisor.say("rasa", f"tracker store indexed ({INDEX_NAME})")
     except BaseException:
         supervisor.stop()
         raise
