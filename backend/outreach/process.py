@@ -7,6 +7,7 @@ It owns the outreach jobs (exactly one such process per database), answers GET /
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -61,9 +62,8 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     health = await asyncio.start_server(_answer_health, "127.0.0.1", settings.outreach_health_port)
     try:
-        recovered = await runtime.start()
-        logger.info("outreach scheduler running (%d interrupted sends settled)", len(recovered))
-        await stop.wait()
+        if await _started(runtime, stop):
+            await stop.wait()
     finally:
         runtime.shutdown()
         health.close()
@@ -73,6 +73,28 @@ async def serve(settings: Settings) -> None:
         await ehr.aclose()
         engine.dispose()
     logger.info("outreach scheduler stopped")
+
+
+async def _started(runtime: OutreachRuntime, stop: asyncio.Event) -> bool:
+    """Start the runtime unless told to stop first; False when stopped while starting.
+
+    Starting settles interrupted sends and reads every contact's plan from the EHR, which
+    takes as long as the EHR does. A stop then cancels it: an interrupted start is settled
+    by the next one, as after a crash.
+    """
+    starting = asyncio.create_task(runtime.start())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        logger.info("outreach scheduler stopped while starting")
+        return False
+    recovered = starting.result()
+    logger.info("outreach scheduler running (%d interrupted sends settled)", len(recovered))
+    return True
 
 
 async def _answer_health(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

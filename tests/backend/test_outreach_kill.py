@@ -173,7 +173,9 @@ async def test_a_killed_scheduler_sends_every_due_reminder_exactly_once_after_re
         await asyncio.sleep(1)  # anything sent twice would be on its way by now
     finally:
         second.send_signal(signal.SIGTERM)
-        second.wait(timeout=30)
+        # Waited for off the event loop: the doubles it may still be talking to while it
+        # stops (the EHR's, Rasa's) answer from this loop, and a blocked loop kept it waiting.
+        await asyncio.to_thread(second.wait, 30)
 
     received = Counter(message.form["To"] for message in stack.twilio.sent)
     assert received == Counter({phone(i): 1 for i in range(PATIENTS)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,6 +76,53 @@ def test_the_scheduler_process_answers_health_and_stops_on_sigterm(
     assert healthy, output
     assert code == 0, output
     assert "outreach scheduler stopped" in output
+
+
+def wait_until_healthy(child: subprocess.Popen[bytes], port: str) -> bool:
+    for _ in range(120):  # up to a minute on a busy machine
+        if child.poll() is not None:
+            return False
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def test_sigterm_while_the_ehr_hangs_at_start_stops_the_scheduler_at_once(
+    outreach_env: dict[str, str],
+) -> None:
+    """Starting reads each contact's plan from the EHR; an EHR that never answers must not
+    keep the process from stopping for as long as its timeout."""
+    with socket.socket() as ehr:
+        ehr.bind(("127.0.0.1", 0))
+        ehr.listen(16)  # connections complete, and nothing ever answers
+        assert main(["contact", "--patient", PATIENT, "--sms", "+15555550123"]) == 0
+        hanging = {
+            "EHR_BASE_URL": f"http://127.0.0.1:{ehr.getsockname()[1]}/fhir",
+            "EHR_TIMEOUT_S": "300",
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-m", "backend.outreach", "run"],
+            cwd=ROOT,
+            env={**os.environ, **outreach_env, **hanging},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            healthy = wait_until_healthy(child, outreach_env["OUTREACH_HEALTH_PORT"])
+            time.sleep(1)  # well into the start, waiting on the EHR
+            child.send_signal(signal.SIGTERM)
+            code = child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    output = child.stdout.read().decode() if child.stdout else ""
+    assert healthy, output
+    assert code == 0, output
+    assert "stopped while starting" in output
 
 
 def test_staff_can_pause_and_resume_a_kind_and_see_it_in_status(
