@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -161,6 +161,21 @@ async def test_nobody_listening_is_an_error() -> None:
         await client.post_json("/echo", body({}))
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def raw_exchange(handler: Handler) -> None:
+    """Post to a raw TCP server running `handler` and let its misbehaviour surface."""
+    listener = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    client = LeanHttp(f"http://127.0.0.1:{port}", timeout_s=5)
+    try:
+        await client.post_json("/echo", body({}))
+    finally:
+        client.close()
+        listener.close()
+
+
 async def test_an_answer_that_is_not_http_is_an_error() -> None:
     async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -169,15 +184,8 @@ async def test_an_answer_that_is_not_http_is_an_error() -> None:
         await asyncio.sleep(1)
         writer.close()
 
-    listener = await asyncio.start_server(garbage, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    client = LeanHttp(f"http://127.0.0.1:{port}", timeout_s=5)
-    try:
-        with pytest.raises(LeanHttpError, match="not an HTTP answer"):
-            await client.post_json("/echo", body({}))
-    finally:
-        client.close()
-        listener.close()
+    with pytest.raises(LeanHttpError, match="not an HTTP answer"):
+        await raw_exchange(garbage)
 
 
 async def test_a_server_that_hangs_up_mid_answer_is_an_error() -> None:
@@ -187,15 +195,8 @@ async def test_a_server_that_hangs_up_mid_answer_is_an_error() -> None:
         await writer.drain()
         writer.close()
 
-    listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    client = LeanHttp(f"http://127.0.0.1:{port}", timeout_s=5)
-    try:
-        with pytest.raises(LeanHttpError, match="closed before the answer"):
-            await client.post_json("/echo", body({}))
-    finally:
-        client.close()
-        listener.close()
+    with pytest.raises(LeanHttpError, match="closed before the answer"):
+        await raw_exchange(hang_up)
 
 
 def test_only_plain_http_is_spoken() -> None:

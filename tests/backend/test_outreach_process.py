@@ -44,40 +44,6 @@ def outreach_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
     get_settings.cache_clear()
 
 
-def test_the_scheduler_process_answers_health_and_stops_on_sigterm(
-    outreach_env: dict[str, str],
-) -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-m", "backend.outreach", "run"],
-        cwd=ROOT,
-        env={**os.environ, **outreach_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{outreach_env['OUTREACH_HEALTH_PORT']}/health"
-    try:
-        healthy = False
-        for _ in range(120):  # up to a minute on a busy machine
-            if child.poll() is not None:
-                break
-            try:
-                healthy = httpx.get(url, timeout=1).status_code == 200
-            except httpx.HTTPError:
-                healthy = False
-            if healthy:
-                break
-            time.sleep(0.5)
-        child.send_signal(signal.SIGTERM)
-        code = child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    output = child.stdout.read().decode() if child.stdout else ""
-    assert healthy, output
-    assert code == 0, output
-    assert "outreach scheduler stopped" in output
-
-
 def wait_until_healthy(child: subprocess.Popen[bytes], port: str) -> bool:
     for _ in range(120):  # up to a minute on a busy machine
         if child.poll() is not None:
@@ -89,6 +55,37 @@ def wait_until_healthy(child: subprocess.Popen[bytes], port: str) -> bool:
             pass
         time.sleep(0.5)
     return False
+
+
+def run_until_sigterm(env: dict[str, str], *, settle_s: float = 0.0) -> tuple[bool, int, str]:
+    """Start the scheduler process, wait until it is healthy (and `settle_s` more), SIGTERM
+    it: whether it was healthy, its exit code and its output."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "backend.outreach", "run"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        healthy = wait_until_healthy(child, env["OUTREACH_HEALTH_PORT"])
+        time.sleep(settle_s)
+        child.send_signal(signal.SIGTERM)
+        code = child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    output = child.stdout.read().decode() if child.stdout else ""
+    return healthy, code, output
+
+
+def test_the_scheduler_process_answers_health_and_stops_on_sigterm(
+    outreach_env: dict[str, str],
+) -> None:
+    healthy, code, output = run_until_sigterm(outreach_env)
+    assert healthy, output
+    assert code == 0, output
+    assert "outreach scheduler stopped" in output
 
 
 def test_sigterm_while_the_ehr_hangs_at_start_stops_the_scheduler_at_once(
@@ -104,22 +101,8 @@ def test_sigterm_while_the_ehr_hangs_at_start_stops_the_scheduler_at_once(
             "EHR_BASE_URL": f"http://127.0.0.1:{ehr.getsockname()[1]}/fhir",
             "EHR_TIMEOUT_S": "300",
         }
-        child = subprocess.Popen(
-            [sys.executable, "-m", "backend.outreach", "run"],
-            cwd=ROOT,
-            env={**os.environ, **outreach_env, **hanging},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            healthy = wait_until_healthy(child, outreach_env["OUTREACH_HEALTH_PORT"])
-            time.sleep(1)  # well into the start, waiting on the EHR
-            child.send_signal(signal.SIGTERM)
-            code = child.wait(timeout=30)
-        finally:
-            if child.poll() is None:
-                child.kill()
-    output = child.stdout.read().decode() if child.stdout else ""
+        # Well into the start by the time it is told to stop, waiting on the EHR.
+        healthy, code, output = run_until_sigterm({**outreach_env, **hanging}, settle_s=1)
     assert healthy, output
     assert code == 0, output
     assert "stopped while starting" in output
