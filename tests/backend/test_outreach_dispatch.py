@@ -14,7 +14,7 @@ import pytest
 
 from backend.db.models import Message, OutreachOutbox
 from backend.hub.keywords import record_consent
-from backend.outreach.contacts import remember_contact, set_paused
+from backend.outreach.contacts import set_paused
 from backend.outreach.dispatch import Outcome
 from backend.outreach.kinds import CHECKIN, REMINDER, RESULTS
 from backend.outreach.plan import plan_for_patient
@@ -237,14 +237,7 @@ async def test_after_stop_nothing_more_is_sent(clinic: Clinic) -> None:
 
 
 async def test_a_kind_the_patient_did_not_consent_to_is_never_sent(clinic: Clinic) -> None:
-    with clinic.session_factory() as session:
-        remember_contact(
-            session=session,
-            cipher=clinic.cipher,
-            patient_id=PATIENT,
-            conversation_id=clinic.conversation_id,
-            consents=[REMINDER],
-        )
+    clinic.consent_to([REMINDER])
 
     log = await run_week(clinic, MONDAY)
 

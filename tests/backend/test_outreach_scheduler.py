@@ -19,7 +19,7 @@ from backend.db.models import OutboundDelivery, OutreachOutbox
 from backend.db.session import make_engine
 from backend.hub.outbound import PhoneOutbound
 from backend.outreach import dispatch as dispatch_module
-from backend.outreach.contacts import patient_hash, remember_contact
+from backend.outreach.contacts import patient_hash
 from backend.outreach.dispatch import Dispatcher
 from backend.outreach.kinds import CHECKIN
 from backend.outreach.scheduler import OutreachRuntime, make_scheduler, pending_jobs
@@ -271,14 +271,7 @@ async def test_sync_schedules_only_the_kinds_the_patient_agreed_to(
         [appointment("appt-1", datetime(2026, 6, 10, 14, tzinfo=UTC))],
         database_url=database_url,
     )
-    with clinic.session_factory() as session:
-        remember_contact(
-            session=session,
-            cipher=clinic.cipher,
-            patient_id=PATIENT,
-            conversation_id=clinic.conversation_id,
-            consents=[CHECKIN],
-        )
+    clinic.consent_to([CHECKIN])
     runtime = runtime_for(clinic, clock=now)
     try:
         await runtime.start(paused=True)
@@ -302,14 +295,7 @@ async def test_a_withdrawn_consent_removes_the_patients_jobs(
     try:
         await runtime.start(paused=True)
         before = [job for job, _ in pending_jobs(runtime.scheduler)]
-        with clinic.session_factory() as session:
-            remember_contact(
-                session=session,
-                cipher=clinic.cipher,
-                patient_id=PATIENT,
-                conversation_id=clinic.conversation_id,
-                consents=[],
-            )
+        clinic.consent_to([])
         report = await runtime.sync()
         after = pending_jobs(runtime.scheduler)
     finally:

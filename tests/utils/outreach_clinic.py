@@ -126,6 +126,17 @@ class Clinic:
     def bodies(self) -> list[str]:
         return [body for _, body in self.provider.sent]
 
+    def consent_to(self, kinds: list[str]) -> None:
+        """Record that the patient now agrees to exactly these kinds of message."""
+        with self.session_factory() as session:
+            remember_contact(
+                session=session,
+                cipher=self.cipher,
+                patient_id=PATIENT,
+                conversation_id=self.conversation_id,
+                consents=kinds,
+            )
+
 
 def open_clinic(
     tmp_path: Path,
