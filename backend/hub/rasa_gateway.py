@@ -75,15 +75,10 @@ class HttpRasaGateway:
             )
         try:
             async with self._session.request(method, self._base + path, **kwargs) as response:
-                if response.status >= 400:
-                    raise AssistantUnavailable(operation, f"HTTP {response.status}")
                 body = await response.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise AssistantUnavailable(operation, type(exc).__name__) from exc
-        try:
-            return json.loads(body)
-        except ValueError as exc:
-            raise AssistantUnavailable(operation, "answer is not JSON") from exc
+        return _decoded(operation, response.status, body)
 
     async def interrupt_for_emergency(self, conversation_id: str, said: list[str]) -> None:
         """Stop any form (a booking, a triage) and add the emergency guidance to the history.
@@ -163,12 +158,7 @@ class HttpRasaGateway:
             )
         except LeanHttpError as exc:
             raise AssistantUnavailable("message", str(exc)) from exc
-        if status >= 400:
-            raise AssistantUnavailable("message", f"HTTP {status}")
-        try:
-            return json.loads(answer)
-        except ValueError as exc:
-            raise AssistantUnavailable("message", "answer is not JSON") from exc
+        return _decoded("message", status, answer)
 
     async def is_idle(self, conversation_id: str) -> bool:
         """True when no form or loop is active, so a new session would interrupt nothing."""
@@ -220,6 +210,16 @@ async def _signal_sent(
     sent = getattr(context, "trace_request_ctx", None)
     if isinstance(sent, asyncio.Event):
         sent.set()
+
+
+def _decoded(operation: str, status: int, body: bytes) -> Any:
+    """Rasa's JSON answer; an error status or a body that is not JSON means unavailable."""
+    if status >= 400:
+        raise AssistantUnavailable(operation, f"HTTP {status}")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise AssistantUnavailable(operation, "answer is not JSON") from exc
 
 
 def _parse_reply(item: Any) -> Reply | None:
