@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         else:
             built = services
         app.state.services = built
+        built.loop_lag.start()
         if built.telegram is not None and settings.telegram_bot_token:
             registered = await built.telegram.register_webhook(
                 public_base_url=settings.public_base_url,

@@ -7,16 +7,25 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
+from redis.asyncio import Redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.config import Settings
 from backend.core.crypto import Cipher
+from backend.core.loop_lag import LoopLagMonitor
 from backend.db.session import make_engine, make_session_factory
+from backend.db.work import DbWork
 from backend.ehr import Ehr
 from backend.ehr.factory import connect_ehr
 from backend.handoff.flow import HandoffFlow
 from backend.handoff.live import LiveHub
+from backend.hub.admission import TurnGate
+from backend.hub.conversation_locks import (
+    ConversationLocks,
+    LocalConversationLocks,
+    RedisConversationLocks,
+)
 from backend.hub.keywords import KeywordDesk
 from backend.hub.outbound import DevOutboxTransport, PhoneOutbound, Transport, TwilioTransport
 from backend.hub.pipeline import Hub
@@ -46,8 +55,20 @@ class Services:
     # --- hand-off ---
     live: LiveHub = field(default_factory=LiveHub)  # console streams, web chat sockets
     handoffs: HandoffFlow | None = None  # replies, resolve, EHR writes (set by build_services)
+    # --- concurrency (docs/concurrency.md) ---
+    db_work: DbWork | None = None  # blocking database work, off the event loop
+    redis: Redis | None = None  # shared by several hub workers; None in one process
+    loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
+
+    @property
+    def db(self) -> DbWork:
+        """Where async code runs its database work (one session per call, in a thread)."""
+        if self.db_work is None:
+            self.db_work = DbWork(self.session_factory, threads=self.settings.db_threads)
+        return self.db_work
 
     async def close(self) -> None:
+        await self.loop_lag.stop()
         if self.handoffs is not None:
             await self.handoffs.drain()  # let background EHR writes finish
         if self.telegram is not None:
@@ -56,6 +77,8 @@ class Services:
             await self.ehr.aclose()
         await self.rasa.close()
         await self.http.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         self.engine.dispose()
 
 
@@ -68,7 +91,7 @@ def build_services(
     ehr: Ehr | None = None,
 ) -> Services:
     """Wire the backend. Tests pass their own Rasa double; production uses Rasa over HTTP."""
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, pool_size=settings.db_threads)
     session_factory = make_session_factory(engine)
     configure_idle(session_factory, timedelta(minutes=settings.identity_idle_minutes))
     cipher = Cipher(settings.encryption_key)
@@ -76,10 +99,18 @@ def build_services(
     gateway = rasa or HttpRasaGateway(
         settings.rasa_url, settings.rasa_token, timeout_s=settings.rasa_timeout_s
     )
+    db = DbWork(session_factory, threads=settings.db_threads)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     hub = Hub(
-        engine=engine,
-        session_factory=session_factory,
+        db=db,
         cipher=cipher,
+        gate=TurnGate(
+            max_in_flight=settings.hub_max_turns,
+            max_waiting=settings.hub_max_waiting,
+            max_wait_s=settings.hub_max_wait_s,
+            retry_after_s=settings.hub_retry_after_s,
+        ),
+        locks=conversation_locks(settings, redis),
         rasa=gateway,
         safety_screen=safety_screen,
         max_message_chars=settings.max_message_chars,
@@ -104,6 +135,8 @@ def build_services(
         hub,
         triage_engine,
         ehr,
+        db_work=db,
+        redis=redis,
         phone_outbound=phone_outbound,
         telegram=TelegramOutbound(
             session_factory=session_factory,
@@ -124,6 +157,18 @@ def build_services(
     )
     hub.handoffs = services.handoffs
     return services
+
+
+def conversation_locks(settings: Settings, redis: Redis | None) -> ConversationLocks:
+    """In memory for one backend process; in Redis when several hub workers share the load."""
+    if redis is None:
+        return LocalConversationLocks()
+    return RedisConversationLocks(
+        redis,
+        lease_s=settings.rasa_timeout_s * 2 + 30,
+        wait_s=settings.hub_max_wait_s,
+        retry_after_s=settings.hub_retry_after_s,
+    )
 
 
 def phone_transport(

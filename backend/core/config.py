@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     encryption_key: str = "dev-encryption-key"
     service_token: str = "dev-service-token"
 
+    # Several Rasa instances (scaled profile): comma-separated URLs; the hub spreads turns
+    # over them. Empty: RASA_URL alone.
     rasa_url: str = "http://127.0.0.1:5005"
+    rasa_urls: str = ""
     rasa_token: str = "dev-rasa-token"
     rasa_timeout_s: float = 30.0
     actions_url: str = "http://127.0.0.1:5055"
@@ -55,6 +58,20 @@ class Settings(BaseSettings):
     poison_line: str = "1-800-222-1222"
 
     max_message_chars: int = Field(default=2000, ge=1)
+
+    # --- concurrency (docs/concurrency.md) ---
+    # Redis for what several hub workers share (conversation locks, console events, refill
+    # de-duplication, the phone-turn queue); empty: one process, kept in memory.
+    redis_url: str = ""
+    # Turns answered at once by one hub worker, and turns that may wait for one; past that a
+    # REST message is refused with 503 and Retry-After (nothing stored), a web chat message
+    # waits with a "busy" notice, and a phone message waits in the queue.
+    hub_max_turns: int = Field(default=32, ge=1)
+    hub_max_waiting: int = Field(default=256, ge=0)
+    hub_max_wait_s: float = Field(default=20.0, gt=0)  # then the waiting REST message gets 503
+    hub_retry_after_s: int = Field(default=2, ge=1)
+    # Worker threads for blocking database work (the event loop never waits on the database).
+    db_threads: int = Field(default=8, ge=1)
     # A session longer than this many patient messages is closed at the next idle point,
     # so Rasa's per-turn replay stays short (docs/architecture.md, "Sessions").
     session_max_turns: int = Field(default=20, ge=2)
@@ -187,6 +204,12 @@ class Settings(BaseSettings):
     def twilio_account_configured(self) -> bool:
         """True when outbound SMS/WhatsApp can go through Twilio rather than the dev outbox."""
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def rasa_instances(self) -> list[str]:
+        """Every Rasa server the hub may send a turn to."""
+        urls = [u.strip() for u in self.rasa_urls.split(",") if u.strip()]
+        return urls or [self.rasa_url]
 
     @property
     def effective_database_url(self) -> str:

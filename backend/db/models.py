@@ -75,6 +75,10 @@ class Message(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A patient message: when its turn was answered (None while queued or in progress), and
+    # the text the assistant gets when it is not the text shown (a picked button's payload).
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    assistant_text_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TriageRecord(Base):

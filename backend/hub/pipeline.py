@@ -1,25 +1,32 @@
 """The path of one patient message through the hub (docs/architecture.md):
 
-verify (the channel did) -> store -> red-flag screen -> Rasa -> store replies -> render.
-A message without a provider id (nothing to deduplicate) is stored while Rasa works on it.
+verify (the channel did) -> store -> keywords -> red-flag screen -> hand-off hold -> Rasa ->
+store replies -> render. REST and web chat messages are answered in the request; phone
+messages are stored and acknowledged (`accept`), then answered by a queue worker
+(`answer_stored`). Either way a turn holds its conversation's lock and a slot of the turn
+gate, and uses the database only in short steps off the event loop (docs/concurrency.md).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field, replace
+from functools import partial
 
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from backend.core.crypto import Cipher
 from backend.db.models import Handoff, Message, utcnow
+from backend.db.work import DbWork
 from backend.handoff.flow import HandoffFlow
 from backend.handoff.service import open_handoff
 from backend.handoff.states import ACTIVE_STATES, Priority, Reason, State
 from backend.hub import transcript
+from backend.hub.admission import TurnGate
+from backend.hub.conversation_locks import ConversationLocks
 from backend.hub.keywords import KeywordDesk
 from backend.hub.rasa_gateway import AssistantUnavailable, RasaGateway
 from backend.hub.safety import SafetyAlert, SafetyScreen
@@ -53,152 +60,283 @@ class HubResult:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A phone message stored for a queue worker to answer (`duplicate`: stored before)."""
+
+    conversation_id: str
+    message_id: int
+    duplicate: bool = False
+    handled: bool = False
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What the first database step of a turn read, stored and decided.
+
+    `answered` is set when the turn ended there (a carrier keyword, a conversation a
+    clinician holds, an emergency); otherwise Rasa is to be asked for `assistant_text`.
+    """
+
+    conversation: transcript.ConversationState
+    message_id: int | None  # None: a duplicate provider message id
+    assistant_text: str = ""
+    answered: list[Reply] | None = None
+    emergency: tuple[Handoff, bool] | None = None  # (hand-off, created) for a red flag
+    held: bool = False  # a clinician had the conversation before this message
+    resume_handoff_id: int | None = None  # a resolved hand-off whose resume Rasa missed
+    pulled: list[Reply] = field(default_factory=list)
+
+
 def as_plain_text(text: str) -> str:
     """Patient text with any leading slashes removed, so it can never inject an intent."""
     return _COMMAND_PREFIX.sub("", text).strip()
 
 
 class Hub:
-    """Handles inbound patient messages for every channel in the same way."""
+    """Handles inbound patient messages for every channel in the same way.
+
+    A turn holds its conversation's lock and a slot of the turn gate from start to end; it
+    uses the database only in short steps run by `DbWork` (worker threads, a session each),
+    never across the wait on Rasa.
+    """
 
     def __init__(
         self,
         *,
-        engine: Engine,
-        session_factory: sessionmaker[Session],
+        db: DbWork,
         cipher: Cipher,
         rasa: RasaGateway,
         safety_screen: SafetyScreen | None,
         max_message_chars: int,
         session_max_turns: int,
+        gate: TurnGate,
+        locks: ConversationLocks,
         keywords: KeywordDesk | None = None,
     ) -> None:
-        self._engine = engine
-        self._sessions = session_factory
+        self._db = db
         self._cipher = cipher
         self._rasa = rasa
         self._screen = safety_screen
+        self._screening = threading.Lock()  # spaCy pipelines are not made for threads
         self._max_chars = max_message_chars
         self._max_turns = session_max_turns
         self._keywords = keywords
+        self.gate = gate
+        self._locks = locks
         self.handoffs: HandoffFlow | None = None  # set by build_services
 
-    async def handle(self, message: InboundMessage) -> HubResult:
+    @property
+    def busy(self) -> bool:
+        """True when a new turn would wait for a slot (the web chat says so)."""
+        return self.gate.full
+
+    async def handle(self, message: InboundMessage, *, patient_waits: bool = False) -> HubResult:
         """Store, screen and answer one message. Raises InvalidMessage before storing anything
-        unacceptable, and AssistantUnavailable (after storing the message) when Rasa is down."""
-        # The path every message takes runs Core statements on one connection; the ORM
-        # session is for the rarer paths (keywords, hand-offs, emergencies) and connects
-        # only if one of them is taken.
-        with self._engine.connect() as db, self._sessions() as session:
-            turn = transcript.open_turn(
-                db=db, cipher=self._cipher, channel=message.channel, address=message.address
-            )
-            conversation = turn.conversation
-            shown_text, rasa_text = self._interpret(turn.offered, message)
-            inbound = transcript.inbound_record(
-                conversation=conversation, message=message, text=shown_text
-            )
-            # A message with a provider id may be a retried webhook: it is checked (by storing
-            # it) before anything else happens. One without can be stored while Rasa answers.
-            stored = message.provider_message_id is not None
-            if stored and transcript.store_inbound(db, self._cipher, inbound) is None:
-                return HubResult(conversation.id, [], duplicate=True)
-            conversation = transcript.after_inbound(conversation, inbound)
+        unacceptable, Busy (nothing stored) past the turn gate's bound unless the patient
+        waits (a web chat socket), and AssistantUnavailable (after storing the message) when
+        Rasa is down."""
+        key = self._cipher.address_hash(message.channel, message.address)
+        async with self._locks.hold(key), self.gate.turn(bounded_wait=not patient_waits):
+            arrival = await self._db.run(partial(self._arrive, message))
+            return await self._respond(arrival)
 
-            # Carrier keywords (STOP/START/HELP on phone channels) are the hub's to answer.
-            keyword_replies = (
-                self._keywords.answer(session=session, message=message) if self._keywords else None
-            )
-            alert = self._screen(shown_text) if self._screen and keyword_replies is None else None
-            handoff = (
-                session.get(Handoff, turn.latest_handoff_id)
-                if turn.latest_handoff_id is not None
-                else None
-            )
-            held = handoff is not None and handoff.state in ACTIVE_STATES
-            to_rasa = keyword_replies is None and alert is None and not held
-            if not stored and not (to_rasa and self._can_answer_while_storing(conversation)):
-                transcript.store_inbound(db, self._cipher, inbound)
-                stored = True
-            pulled: list[Reply] = []
-            if keyword_replies is not None:
-                replies = keyword_replies
-            elif alert is not None:
-                replies = emergency_replies(alert)
-                opened, created = escalate_emergency(
-                    session=session,
-                    cipher=self._cipher,
-                    conversation_id=conversation.id,
-                    alert=alert,
-                    text=shown_text,
-                )
-                replies.append(Reply(text=CARE_TEAM_ALERTED))
-                await self._interrupt_dialogue(conversation.id, replies, pause=not held)
-                if self.handoffs is not None:
-                    self.handoffs.opened(opened, created=created)
-            elif held and handoff is not None:
-                # A clinician has (or is about to have) the conversation: Rasa is not told.
-                replies = self._while_held(session, handoff)
-                pulled = pull_unread(session, self._cipher, conversation.id, handoff)
-            else:
-                if handoff is not None and handoff.state == State.RESOLVED:
-                    await self._finish_resume(handoff.id)  # Rasa was down when it was resolved
-                    session.refresh(handoff)
-                pulled = (
-                    pull_unread(session, self._cipher, conversation.id, handoff) if handoff else []
-                )
-                conversation = await self._keep_session_short(db, conversation)
-                if stored:
-                    replies = await self._rasa.send(conversation.id, rasa_text)
-                else:
-                    replies = await self._answer_while_storing(
-                        db, inbound, conversation.id, rasa_text
-                    )
-                replies = replies or [Reply(text=NOT_UNDERSTOOD)]
-            transcript.log_outbound(
-                db=db, cipher=self._cipher, conversation=conversation, replies=replies
-            )
-            return HubResult(conversation.id, pulled + replies)
+    async def accept(self, message: InboundMessage) -> Accepted:
+        """Store a phone message for a queue worker to answer (`answer_stored`); nothing else.
 
-    def _can_answer_while_storing(self, conversation: transcript.ConversationState) -> bool:
-        """Whether Rasa may be asked before the message is stored: not when this turn starts
-        a new Rasa session, which rewrites the conversation's counters first."""
-        return not wants_new_session(conversation.session_turns, self._max_turns)
+        Raises InvalidMessage before storing anything unacceptable. A provider message id seen
+        before is a duplicate (a retried webhook)."""
+        return await self._db.run(partial(self._store_only, message))
 
-    async def _answer_while_storing(
-        self, db: Connection, inbound: transcript.InboundRecord, conversation_id: str, text: str
-    ) -> list[Reply]:
-        """Rasa's answer, with the message stored while Rasa works on it: the write then costs
-        the patient no time. The message is kept even when Rasa turns out to be down."""
-        sent = asyncio.Event()
-        answering = asyncio.create_task(self._rasa.send(conversation_id, text, sent=sent))
-        # The write blocks the loop, so it waits until the request has left (or failed).
-        waiting = asyncio.create_task(sent.wait())
-        await asyncio.wait({answering, waiting}, return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        try:
-            transcript.store_inbound(db, self._cipher, inbound)
-        except BaseException:
-            # Not kept, so not answered: the patient gets an error and sends it again.
-            answering.cancel()
-            if answering.done() and not answering.cancelled():
-                answering.exception()  # retrieved, so asyncio does not log it as lost
-            raise
-        return await answering
+    async def answer_stored(self, message_id: int) -> HubResult:
+        """Answer a message `accept` stored, once: a message already answered (a retried job
+        whose worker died after answering) gets no new answer."""
+        found = await self._db.run(
+            lambda session: transcript.stored_inbound(session, self._cipher, message_id)
+        )
+        if found is None:
+            raise LookupError(f"no patient message {message_id}")
+        async with self._locks.hold(found.address_hash), self.gate.turn(bounded_wait=False):
+            arrival = await self._db.run(partial(self._arrive_stored, message_id))
+            return await self._respond(arrival)
+
+    # --- the first database step (a worker thread) ---------------------------------------
+
+    def _arrive(self, message: InboundMessage, session: Session) -> Arrival:
+        turn = transcript.open_turn(
+            db=session, cipher=self._cipher, channel=message.channel, address=message.address
+        )
+        shown_text, assistant_text = self._interpret(turn.offered, message)
+        inbound = transcript.inbound_record(
+            conversation=turn.conversation, message=message, text=shown_text
+        )
+        message_id = transcript.store_inbound(session, self._cipher, inbound)
+        conversation = transcript.after_inbound(turn.conversation, inbound)
+        if message_id is None:  # a retried webhook: answered (or queued) the first time
+            return Arrival(conversation, None, answered=[])
+        return self._decide(
+            session, message, conversation, message_id, shown_text, assistant_text, turn
+        )
+
+    def _store_only(self, message: InboundMessage, session: Session) -> Accepted:
+        turn = transcript.open_turn(
+            db=session, cipher=self._cipher, channel=message.channel, address=message.address
+        )
+        shown_text, assistant_text = self._interpret(turn.offered, message)
+        inbound = transcript.inbound_record(
+            conversation=turn.conversation,
+            message=message,
+            text=shown_text,
+            assistant_text=assistant_text,
+        )
+        message_id = transcript.store_inbound(session, self._cipher, inbound)
+        if message_id is not None:
+            return Accepted(turn.conversation.id, message_id)
+        existing = transcript.find_provider_message(
+            session, channel=message.channel, provider_message_id=message.provider_message_id
+        )
+        return Accepted(turn.conversation.id, existing[0], duplicate=True, handled=existing[1])
+
+    def _arrive_stored(self, message_id: int, session: Session) -> Arrival:
+        found = transcript.stored_inbound(session, self._cipher, message_id)
+        if found is None:
+            raise LookupError(f"no patient message {message_id}")
+        turn = transcript.open_conversation(session, found.conversation_id)
+        if found.handled:
+            return Arrival(turn.conversation, None, answered=[])
+        message = InboundMessage(turn.conversation.channel, found.address, found.text)
+        return self._decide(
+            session,
+            message,
+            turn.conversation,
+            message_id,
+            found.text,
+            found.assistant_text,
+            turn,
+        )
+
+    def _decide(
+        self,
+        session: Session,
+        message: InboundMessage,
+        conversation: transcript.ConversationState,
+        message_id: int,
+        shown_text: str,
+        assistant_text: str,
+        turn: transcript.Turn,
+    ) -> Arrival:
+        """Keywords, the red-flag screen and a clinician's hold, in that order; the turns
+        that end here are logged (and marked answered) in this same step."""
+        # Carrier keywords (STOP/START/HELP on phone channels) are the hub's to answer.
+        keyword_replies = (
+            self._keywords.answer(session=session, message=message) if self._keywords else None
+        )
+        if keyword_replies is not None:
+            return self._answered(session, conversation, message_id, keyword_replies)
+        alert = self._screened(shown_text)
+        handoff = (
+            session.get(Handoff, turn.latest_handoff_id)
+            if turn.latest_handoff_id is not None
+            else None
+        )
+        held = handoff is not None and handoff.state in ACTIVE_STATES
+        if alert is not None:
+            emergency = escalate_emergency(
+                session=session,
+                cipher=self._cipher,
+                conversation_id=conversation.id,
+                alert=alert,
+                text=shown_text,
+            )
+            replies = [*emergency_replies(alert), Reply(text=CARE_TEAM_ALERTED)]
+            arrival = self._answered(session, conversation, message_id, replies)
+            return replace(arrival, emergency=emergency, held=held)
+        if held and handoff is not None:
+            # A clinician has (or is about to have) the conversation: Rasa is not told.
+            replies = self._while_held(session, handoff)
+            pulled = pull_unread(session, self._cipher, conversation.id, handoff)
+            arrival = self._answered(session, conversation, message_id, replies)
+            return replace(arrival, pulled=pulled)
+        if handoff is not None and handoff.state == State.RESOLVED:
+            # Rasa was down when it was resolved: resume it before this message.
+            return Arrival(conversation, message_id, assistant_text, resume_handoff_id=handoff.id)
+        pulled = pull_unread(session, self._cipher, conversation.id, handoff) if handoff else []
+        return Arrival(conversation, message_id, assistant_text, pulled=pulled)
+
+    def _answered(
+        self,
+        session: Session,
+        conversation: transcript.ConversationState,
+        message_id: int,
+        replies: list[Reply],
+    ) -> Arrival:
+        transcript.log_outbound(
+            db=session,
+            cipher=self._cipher,
+            conversation=conversation,
+            replies=replies,
+            answering=message_id,
+        )
+        return Arrival(conversation, message_id, answered=replies)
+
+    def _screened(self, text: str) -> SafetyAlert | None:
+        if self._screen is None:
+            return None
+        with self._screening:
+            return self._screen(text)
+
+    # --- after the first step (the event loop) -------------------------------------------
+
+    async def _respond(self, arrival: Arrival) -> HubResult:
+        conversation = arrival.conversation
+        if arrival.message_id is None:
+            return HubResult(conversation.id, [], duplicate=True)
+        if arrival.emergency is not None and arrival.answered is not None:
+            handoff, created = arrival.emergency
+            await self._interrupt_dialogue(
+                conversation.id, arrival.answered, pause=not arrival.held
+            )
+            if self.handoffs is not None:
+                self.handoffs.opened(handoff, created=created)
+            return HubResult(conversation.id, arrival.answered)
+        if arrival.answered is not None:
+            return HubResult(conversation.id, arrival.pulled + arrival.answered)
+        pulled = arrival.pulled
+        if arrival.resume_handoff_id is not None:
+            pulled = await self._resume(conversation.id, arrival.resume_handoff_id)
+        conversation = await self._keep_session_short(conversation)
+        replies = await self._rasa.send(conversation.id, arrival.assistant_text)
+        replies = replies or [Reply(text=NOT_UNDERSTOOD)]
+        await self._db.run(
+            partial(
+                _log_answer,
+                cipher=self._cipher,
+                conversation=conversation,
+                replies=replies,
+                message_id=arrival.message_id,
+            )
+        )
+        return HubResult(conversation.id, pulled + replies)
+
+    async def _resume(self, conversation_id: str, handoff_id: int) -> list[Reply]:
+        if self.handoffs is not None:
+            await self.handoffs.finish_pending_resume(handoff_id)
+
+        def pull(session: Session) -> list[Reply]:
+            handoff = session.get(Handoff, handoff_id)
+            return pull_unread(session, self._cipher, conversation_id, handoff) if handoff else []
+
+        return await self._db.run(pull)
 
     def _while_held(self, session: Session, handoff: Handoff) -> list[Reply]:
         """The patient's message waits for the clinician; say so once while nobody holds it."""
-        if self.handoffs is not None:
+        if self.handoffs is not None:  # thread-safe: the console's streams are told
             self.handoffs.live.publish({"type": "message", "handoff_id": handoff.id})
         if handoff.state != State.WAITING or handoff.acknowledged_at is not None:
             return []
         handoff.acknowledged_at = utcnow()
         session.commit()
         return [Reply(text=WAITING_FOR_CLINICIAN)]
-
-    async def _finish_resume(self, handoff_id: int) -> None:
-        if self.handoffs is not None:
-            await self.handoffs.finish_pending_resume(handoff_id)
 
     def _interpret(self, offered: list[Button], message: InboundMessage) -> tuple[str, str]:
         """(text for the transcript, text for Rasa): a picked button sends its payload."""
@@ -230,14 +368,29 @@ class Hub:
             logger.warning("Rasa unreachable while recording an emergency in %s", conversation_id)
 
     async def _keep_session_short(
-        self, db: Connection, conversation: transcript.ConversationState
+        self, conversation: transcript.ConversationState
     ) -> transcript.ConversationState:
         if not wants_new_session(conversation.session_turns, self._max_turns):
             return conversation
         if not await self._rasa.is_idle(conversation.id):
             return conversation
         await self._rasa.start_new_session(conversation.id)
-        return transcript.count_new_session(db, conversation)
+        return await self._db.run(
+            lambda session: transcript.count_new_session(session, conversation)
+        )
+
+
+def _log_answer(
+    session: Session,
+    *,
+    cipher: Cipher,
+    conversation: transcript.ConversationState,
+    replies: list[Reply],
+    message_id: int,
+) -> None:
+    transcript.log_outbound(
+        db=session, cipher=cipher, conversation=conversation, replies=replies, answering=message_id
+    )
 
 
 CARE_TEAM_ALERTED = (

@@ -48,9 +48,37 @@ _OPEN_TURN = select(
     _CONVERSATIONS.c.channel == bindparam("channel"),
     _CONVERSATIONS.c.address_hash == bindparam("address_hash"),
 )
+_OPEN_CONVERSATION = select(
+    _CONVERSATIONS.c.id,
+    _CONVERSATIONS.c.channel,
+    _CONVERSATIONS.c.session_turns,
+    _CONVERSATIONS.c.last_message_at,
+    _LATEST_HANDOFF,
+).where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
 _INSERT_CONVERSATION = insert(_CONVERSATIONS)
 _INSERT_MESSAGE = insert(_MESSAGES)
 _INSERT_INBOUND = insert(_MESSAGES).returning(_MESSAGES.c.id)
+_MARK_HANDLED = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"))
+    .values(handled_at=bindparam("at"))
+)
+_STORED_INBOUND = (
+    select(
+        _MESSAGES.c.conversation_id,
+        _MESSAGES.c.text_ciphertext,
+        _MESSAGES.c.assistant_text_ciphertext,
+        _MESSAGES.c.handled_at,
+        _CONVERSATIONS.c.address_hash,
+        _CONVERSATIONS.c.address_ciphertext,
+    )
+    .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id)
+    .where(_MESSAGES.c.id == bindparam("message_id"), _MESSAGES.c.direction == "in")
+)
+_PROVIDER_MESSAGE = select(_MESSAGES.c.id, _MESSAGES.c.handled_at).where(
+    _MESSAGES.c.channel == bindparam("channel"),
+    _MESSAGES.c.provider_message_id == bindparam("provider_message_id"),
+)
 _COUNT_TURN = (
     update(_CONVERSATIONS)
     .where(_CONVERSATIONS.c.id == bindparam("conversation_id"))
@@ -157,6 +185,7 @@ class InboundRecord:
     text: str
     session_turns: int
     at: datetime
+    assistant_text: str | None = None  # what Rasa gets, when it is not `text` (a payload)
 
     def row(self, cipher: Cipher) -> dict[str, object]:
         return {
@@ -165,21 +194,78 @@ class InboundRecord:
             "direction": "in",
             "author": "patient",
             "text_ciphertext": cipher.encrypt(self.text),
+            "assistant_text_ciphertext": (
+                cipher.encrypt(self.assistant_text) if self.assistant_text is not None else None
+            ),
             "provider_message_id": self.provider_message_id,
             "created_at": self.at,
         }
 
 
 def inbound_record(
-    *, conversation: ConversationState | Conversation, message: InboundMessage, text: str
+    *,
+    conversation: ConversationState | Conversation,
+    message: InboundMessage,
+    text: str,
+    assistant_text: str | None = None,
 ) -> InboundRecord:
     now = utcnow()
     turns = turns_after_message(
         conversation.session_turns, as_utc(conversation.last_message_at), now
     )
+    kept = assistant_text if assistant_text != text else None
     return InboundRecord(
-        conversation.id, message.channel, message.provider_message_id, text, turns, now
+        conversation.id, message.channel, message.provider_message_id, text, turns, now, kept
     )
+
+
+@dataclass(frozen=True)
+class StoredInbound:
+    """A patient message already in the log, whose turn a queue worker is to answer."""
+
+    message_id: int
+    conversation_id: str
+    text: str  # as the patient saw it
+    assistant_text: str  # what Rasa gets
+    handled: bool
+    address_hash: str  # the conversation's lock key, as for a message answered at once
+    address: str
+
+
+def stored_inbound(db: Database, cipher: Cipher, message_id: int) -> StoredInbound | None:
+    """The stored patient message `message_id`, or None if there is no such message."""
+    row = db.execute(_STORED_INBOUND, {"message_id": message_id}).first()
+    if row is None:
+        return None
+    conversation_id, text_ciphertext, assistant_ciphertext, handled_at, key, address = row
+    text = cipher.decrypt(text_ciphertext)
+    assistant_text = cipher.decrypt(assistant_ciphertext) if assistant_ciphertext else text
+    return StoredInbound(
+        message_id,
+        conversation_id,
+        text,
+        assistant_text,
+        handled_at is not None,
+        key,
+        cipher.decrypt(address),
+    )
+
+
+def find_provider_message(
+    db: Database, *, channel: str, provider_message_id: str | None
+) -> tuple[int, bool]:
+    """(message id, answered) of the message a provider delivered before under this id."""
+    params = {"channel": channel, "provider_message_id": provider_message_id}
+    message_id, handled_at = db.execute(_PROVIDER_MESSAGE, params).one()
+    return int(message_id), handled_at is not None
+
+
+def open_conversation(db: Database, conversation_id: str) -> Turn:
+    """`open_turn` for a conversation known by its id (a queued message's)."""
+    row = db.execute(_OPEN_CONVERSATION, {"conversation_id": conversation_id}).one()
+    conversation_id, channel, turns, last_message_at, handoff_id = row
+    conversation = ConversationState(conversation_id, channel, turns, as_utc(last_message_at))
+    return Turn(conversation, [], handoff_id)
 
 
 def store_inbound(db: Database, cipher: Cipher, record: InboundRecord) -> int | None:
@@ -240,11 +326,16 @@ def log_outbound(
     conversation: ConversationState,
     replies: list[Reply],
     author: str = "bot",
+    answering: int | None = None,
 ) -> None:
-    """Store what was said to the patient, in order, and commit."""
-    if not replies:
-        return
+    """Store what was said to the patient, in order, and commit; with `answering`, mark that
+    patient message answered in the same transaction (a retried turn then answers nothing)."""
     now = utcnow()
+    if answering is not None:
+        db.execute(_MARK_HANDLED, {"message_id": answering, "at": now})
+    if not replies:
+        db.commit()
+        return
     db.execute(
         _INSERT_MESSAGE,
         [
