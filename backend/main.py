@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from backend.api.main import ROUTERS
-from backend.api.routes import dev_outbox, rest_channel
+from backend.api.routes import dev_outbox
 from backend.api.routes.webchat import STATIC
 from backend.core.config import Settings, get_settings
 from backend.hub.safety_adapter import symptom_rules_screen
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             built = services
         app.state.services = built
         built.loop_lag.start()
+        await built.live.start()  # with Redis: hear the other workers' events from now on
         if built.telegram is not None and settings.telegram_bot_token:
             registered = await built.telegram.register_webhook(
                 public_base_url=settings.public_base_url,
@@ -53,7 +54,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
         docs_url="/docs" if settings.env == "development" else None,
     )
-    rest_channel.add_route(app)
     for router in ROUTERS:
         app.include_router(router)
     if settings.env == "development":

@@ -15,15 +15,16 @@ from backend.api.routes import (
     internal_handoffs,
     internal_identity,
     internal_records,
+    rest_channel,
     telegram_channel,
     twilio_channel,
     webchat,
 )
 from backend.outreach import api as outreach_api
 
-# Included one by one on the app (backend/main.py), patients' message paths first; the REST
-# webhook is added to the app itself (rest_channel.add_route), ahead of all of them.
+# Included one by one on the app (backend/main.py), patients' message paths first.
 ROUTERS: tuple[APIRouter, ...] = (
+    rest_channel.router,
     webchat.router,
     twilio_channel.router,
     telegram_channel.router,

@@ -55,10 +55,11 @@ class TurnGate:
 
     @asynccontextmanager
     async def turn(self, *, bounded_wait: bool = True) -> AsyncIterator[None]:
-        """Hold a slot for one turn; raises Busy when the wait would be too long."""
+        """Hold a slot for one turn; raises Busy when the wait would be too long. A caller
+        that waits without a bound (a web chat socket, a queue worker) is never refused."""
         if self._slots is None:
             self._slots = asyncio.Semaphore(self._max_in_flight)
-        if self.full and self._waiting >= self._max_waiting:
+        if bounded_wait and self.full and self._waiting >= self._max_waiting:
             self._refuse()
         self._waiting += 1
         try:

@@ -14,6 +14,8 @@ from backend.api.deps import ServicesDep
 from backend.services import Services
 
 router = APIRouter(tags=["health"])
+# A loop that woke this late in the last few seconds was blocked: the worker is not healthy.
+STALLED_MS = 1000.0
 
 
 class DependencyHealth(BaseModel):
@@ -21,9 +23,24 @@ class DependencyHealth(BaseModel):
     detail: str
 
 
+class EventLoopPublic(BaseModel):
+    """How this worker keeps up: a blocking call shows as lag; turns are patients' messages
+    being answered, waiting ones are queued behind the turn gate's bound."""
+
+    ok: bool
+    lag_ms: float
+    recent_max_lag_ms: float
+    max_lag_ms: float
+    turns_in_flight: int
+    turns_waiting: int
+    turns_refused: int
+    db_threads_busy: int
+
+
 class HealthPublic(BaseModel):
     status: Literal["ok", "degraded"]
     dependencies: dict[str, DependencyHealth]
+    event_loop: EventLoopPublic
 
 
 async def _check_http(client: httpx.AsyncClient, url: str, timeout: float) -> DependencyHealth:
@@ -47,7 +64,8 @@ def _check_database(services: Services) -> DependencyHealth:
 
 @router.get("/healthz")
 async def healthz(services: ServicesDep, response: Response) -> HealthPublic:
-    """Reports Rasa, the action server, the EHR and the database; 503 if any is down."""
+    """Reports Rasa, the action server, the EHR, the database and this worker's event loop;
+    503 if any is down or the loop was stalled."""
     settings = services.settings
     timeout = settings.health_timeout_s
     rasa, actions, ehr = await asyncio.gather(
@@ -56,15 +74,42 @@ async def healthz(services: ServicesDep, response: Response) -> HealthPublic:
         _check_http(services.http, settings.ehr_base_url.rstrip("/") + "/metadata", timeout),
     )
     dependencies = {
-        "database": await asyncio.to_thread(_check_database, services),
+        "database": await _database_within(services, timeout),
         "rasa": rasa,
         "actions": actions,
         "ehr": ehr,
     }
-    healthy = all(dep.ok for dep in dependencies.values())
+    loop = _event_loop(services)
+    healthy = all(dep.ok for dep in dependencies.values()) and loop.ok
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return HealthPublic(status="ok" if healthy else "degraded", dependencies=dependencies)
+    return HealthPublic(
+        status="ok" if healthy else "degraded", dependencies=dependencies, event_loop=loop
+    )
+
+
+async def _database_within(services: Services, timeout: float) -> DependencyHealth:
+    """The database check, in a thread of its own (not one of the turns' database threads,
+    which may all be busy) and given up after `timeout`: health never hangs."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(_check_database, services), timeout)
+    except TimeoutError:
+        return DependencyHealth(ok=False, detail=f"no answer within {timeout:g} s")
+
+
+def _event_loop(services: Services) -> EventLoopPublic:
+    lag = services.loop_lag.figures
+    gate = services.hub.gate.figures
+    return EventLoopPublic(
+        ok=lag.recent_max_ms < STALLED_MS,
+        lag_ms=lag.lag_ms,
+        recent_max_lag_ms=lag.recent_max_ms,
+        max_lag_ms=lag.max_ms,
+        turns_in_flight=gate.in_flight,
+        turns_waiting=gate.waiting,
+        turns_refused=gate.refused,
+        db_threads_busy=services.db.busy,
+    )
 
 
 @router.get("/livez")

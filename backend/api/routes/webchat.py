@@ -10,6 +10,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 
 from backend.hub import transcript
+from backend.hub.admission import Busy
 from backend.hub.rasa_gateway import AssistantUnavailable
 from backend.services import Services
 from channels import webchat
@@ -24,6 +25,13 @@ MAX_FRAME_BYTES = 16_384
 def chat_page() -> FileResponse:
     """The web chat widget."""
     return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+BUSY_TEXT = (
+    "Many patients are writing right now: your message is kept and the assistant will answer "
+    "it as soon as it can. Please keep this page open."
+)
+RETRY_TEXT = "The assistant is very busy right now; please send your message again in a moment."
 
 
 def _unavailable_text(services: Services) -> str:
@@ -95,8 +103,14 @@ class _ChatSocket:
             await self.error("invalid", "unknown frame: send {type: message, text} or choice")
             return
         await self.send({"type": "typing"})
+        hub = self.services.hub
+        if hub.busy:  # the message waits for a turn; the patient is told it is not lost
+            await self.send({"type": "busy", "text": BUSY_TEXT})
         try:
-            result = await self.services.hub.handle(inbound)
+            result = await hub.handle(inbound, patient_waits=True)
+        except Busy:  # another worker held the conversation too long (scaled profile)
+            await self.error("busy", RETRY_TEXT)
+            return
         except InvalidMessage as exc:
             await self.error("invalid", exc.reason)
             return

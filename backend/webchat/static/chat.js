@@ -79,8 +79,12 @@
       case "typing":
         setTyping(true);
         break;
+      case "busy":
+        showStatus(frame.text, false);
+        break;
       case "bot":
         setTyping(false);
+        showStatus("");
         disableOldButtons();
         addMessage(frame.author || "bot", frame.text, frame.buttons);
         break;
