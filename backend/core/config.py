@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     hub_max_waiting: int = Field(default=256, ge=0)
     hub_max_wait_s: float = Field(default=20.0, gt=0)  # then the waiting REST message gets 503
     hub_retry_after_s: int = Field(default=2, ge=1)
+    # Phone turns (SMS, WhatsApp, Telegram) run from a queue: while Rasa is down a turn is
+    # tried this many times, waiting this many seconds more each time, then the patient is told.
+    phone_turn_tries: int = Field(default=4, ge=1)
+    phone_turn_retry_s: float = Field(default=5.0, ge=0)
     # Worker threads for blocking database work (the event loop never waits on the database).
     db_threads: int = Field(default=8, ge=1)
     # A session longer than this many patient messages is closed at the next idle point,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -127,6 +128,10 @@ class Hub:
         self.handoffs: HandoffFlow | None = None  # set by build_services
 
     @property
+    def cipher(self) -> Cipher:
+        return self._cipher
+
+    @property
     def busy(self) -> bool:
         """True when a new turn would wait for a slot (the web chat says so)."""
         return self.gate.full
@@ -148,17 +153,25 @@ class Hub:
         before is a duplicate (a retried webhook)."""
         return await self._db.run(partial(self._store_only, message))
 
-    async def answer_stored(self, message_id: int) -> HubResult:
-        """Answer a message `accept` stored, once: a message already answered (a retried job
-        whose worker died after answering) gets no new answer."""
+    async def answer_stored(self, message_id: int) -> AsyncIterator[HubResult]:
+        """Answer a message `accept` stored, and first any earlier one of its conversation
+        still unanswered, in arrival order: one result per message, each to be sent before
+        the next is answered (the conversation stays locked meanwhile). A message already
+        answered (a retried job whose worker died after answering) gets no new answer."""
         found = await self._db.run(
             lambda session: transcript.stored_inbound(session, self._cipher, message_id)
         )
         if found is None:
             raise LookupError(f"no patient message {message_id}")
         async with self._locks.hold(found.address_hash), self.gate.turn(bounded_wait=False):
-            arrival = await self._db.run(partial(self._arrive_stored, message_id))
-            return await self._respond(arrival)
+            pending = await self._db.run(
+                lambda session: transcript.unanswered_up_to(
+                    session, found.conversation_id, message_id
+                )
+            )
+            for pending_id in pending:
+                arrival = await self._db.run(partial(self._arrive_stored, pending_id))
+                yield await self._respond(arrival)
 
     # --- the first database step (a worker thread) ---------------------------------------
 

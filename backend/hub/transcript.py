@@ -251,6 +251,22 @@ def stored_inbound(db: Database, cipher: Cipher, message_id: int) -> StoredInbou
     )
 
 
+def unanswered_up_to(db: Database, conversation_id: str, message_id: int) -> list[int]:
+    """The conversation's patient messages up to `message_id` not yet answered, oldest first."""
+    return list(
+        db.scalars(
+            select(_MESSAGES.c.id)
+            .where(
+                _MESSAGES.c.conversation_id == conversation_id,
+                _MESSAGES.c.direction == "in",
+                _MESSAGES.c.handled_at.is_(None),
+                _MESSAGES.c.id <= message_id,
+            )
+            .order_by(_MESSAGES.c.id)
+        )
+    )
+
+
 def find_provider_message(
     db: Database, *, channel: str, provider_message_id: str | None
 ) -> tuple[int, bool]:

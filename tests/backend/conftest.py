@@ -37,6 +37,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "ehr_base_url": "http://127.0.0.1:9/fhir",
         "health_timeout_s": 0.5,
         "session_max_turns": 3,
+        "phone_turn_retry_s": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]

@@ -20,6 +20,7 @@ from backend.services import Services, build_services
 from channels.telegram import SECRET_HEADER, UNSUPPORTED_TEXT
 from tests.backend.conftest import make_settings
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.twilio_channel import settle
 from tests.utils.telegram_double import TelegramDouble
 
 SECRET = "telegram-secret-0123456789"
@@ -76,7 +77,9 @@ def button_press(index: int) -> dict[str, Any]:
 
 def post(client: TestClient, update: Any, *, secret: str | None = SECRET):
     headers = {SECRET_HEADER: secret} if secret is not None else {}
-    return client.post(WEBHOOK, json=update, headers=headers)
+    response = client.post(WEBHOOK, json=update, headers=headers)
+    settle(client)  # the update's turn runs from the queue, after the webhook's answer
+    return response
 
 
 def stored(services: Services) -> int:

@@ -211,10 +211,11 @@ def test_when_rasa_is_down_the_message_is_kept_and_the_patient_told(
     client: TestClient, services: Services, fake_rasa: FakeRasa, twilio: TwilioDouble
 ) -> None:
     fake_rasa.down = True
-    response = text_in(client, "hello")
+    response = text_in(client, "hello")  # tried PHONE_TURN_TRIES times from the queue
     assert response.status_code == 200
-    assert stored_messages(services) == 1
-    assert "unavailable" in twilio.bodies[0]
+    assert stored_messages(services) == 2  # the patient's message and the apology
+    [apology] = twilio.bodies
+    assert "unavailable" in apology and "kept" in apology
 
 
 def test_a_refusal_from_twilio_is_recorded_and_the_webhook_still_answers(

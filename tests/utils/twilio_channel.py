@@ -54,7 +54,7 @@ def post_signed(
     token: str = TOKEN,
 ):
     signature = sign(token, BASE + (signed_path or path), form)
-    return client.post(
+    response = client.post(
         path,
         content=form_body(form),
         headers={
@@ -62,6 +62,16 @@ def post_signed(
             "X-Twilio-Signature": signature,
         },
     )
+    settle(client)
+    return response
+
+
+def settle(client: TestClient) -> None:
+    """Wait until the turns the webhook queued were answered (they run after the webhook's
+    answer, in the app's turn queue)."""
+    services: Services = client.app.state.services  # type: ignore[attr-defined]
+    if services.phone_turns is not None:
+        client.portal.call(services.phone_turns.settle)  # type: ignore[union-attr]
 
 
 def text_in(client: TestClient, text: str, *, channel: str = "sms", sender: str = PATIENT):

@@ -1,4 +1,5 @@
-"""Telegram webhook: the secret token checked first, then the update through the hub path."""
+"""Telegram webhook: the secret token checked first, then the update stored and its turn
+queued (backend/hub/phone_turns.py); the replies go out through the Bot API."""
 
 from __future__ import annotations
 
@@ -6,17 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Request, status
 
-from backend.api.deps import HubDep, ServicesDep
-from backend.hub.rasa_gateway import AssistantUnavailable
+from backend.api.deps import ServicesDep
 from backend.hub.telegram_outbound import WEBHOOK_PATH, TelegramOutbound
 from channels import telegram
 from channels.base import InboundMessage, InvalidMessage, Reply
 
 router = APIRouter(tags=["channels"])
-UNAVAILABLE = (
-    "Sorry, the assistant is unavailable right now. Your message was kept; please try again "
-    "in a few minutes."
-)
 
 
 async def get_telegram(services: ServicesDep) -> TelegramOutbound:
@@ -32,7 +28,6 @@ TelegramDep = Annotated[TelegramOutbound, Depends(get_telegram)]
 async def telegram_webhook(
     request: Request,
     services: ServicesDep,
-    hub: HubDep,
     sender: TelegramDep,
     background: BackgroundTasks,
     secret: Annotated[str | None, Header(alias=telegram.SECRET_HEADER)] = None,
@@ -60,16 +55,11 @@ async def telegram_webhook(
         provider_message_id=f"update:{update.update_id}",
         choice_index=update.choice_index,
     )
+    if services.phone_turns is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the turn queue is not set up")
     try:
-        result = await hub.handle(inbound)
+        accepted = await services.phone_turns.accept(inbound)
     except InvalidMessage as exc:  # Telegram retries non-2xx answers: tell the patient instead
         background.add_task(sender.send_text, chat_id=chat, reply=Reply(f"Sorry: {exc.reason}."))
         return {"ok": True}
-    except AssistantUnavailable:
-        background.add_task(sender.send_text, chat_id=chat, reply=Reply(UNAVAILABLE))
-        return {"ok": True}
-    if result.replies:
-        background.add_task(
-            sender.deliver, conversation_id=result.conversation_id, replies=result.replies
-        )
-    return {"ok": True, "duplicate": result.duplicate}
+    return {"ok": True, "duplicate": accepted.duplicate}

@@ -2,8 +2,9 @@
 
 Verify before parse: a request whose X-Twilio-Signature does not validate against the
 configured public URL is refused (403) before its form is read. The provider's answer (an
-empty TwiML response) comes only after the message is stored; the assistant's replies go
-out through the REST API (backend/hub/outbound.py), since the hub may also answer later.
+empty TwiML response) comes as soon as the message is stored and its turn queued: the turn
+runs in a queue worker (backend/hub/phone_turns.py) and the assistant's replies go out
+through the REST API (backend/hub/outbound.py), never as TwiML.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 
-from backend.api.deps import HubDep, PhoneOutboundDep, ServicesDep, SettingsDep
+from backend.api.deps import PhoneOutboundDep, ServicesDep, SettingsDep
 from backend.core.config import Settings
-from backend.hub import transcript
-from backend.hub.rasa_gateway import AssistantUnavailable
-from channels.base import InboundMessage, InvalidMessage, Reply
+from backend.hub.phone_turns import PhoneTurns
+from backend.services import Services
+from channels.base import InboundMessage, InvalidMessage
 from channels.twilio.webhook import (
     FormParams,
     MalformedWebhook,
@@ -32,10 +33,6 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/channels/twilio", tags=["channels"])
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-UNAVAILABLE = (
-    "Sorry, the assistant is unavailable right now. Your message was kept; please try again "
-    "in a few minutes."
-)
 SignatureHeader = Annotated[str | None, Header(alias="X-Twilio-Signature")]
 
 
@@ -58,24 +55,20 @@ async def verified_form(request: Request, settings: Settings, signature: str | N
 async def twilio_sms(
     request: Request,
     services: ServicesDep,
-    hub: HubDep,
-    background: BackgroundTasks,
     signature: SignatureHeader = None,
 ) -> Response:
     """Inbound SMS from Twilio (signed form post); replies are sent separately."""
-    return await _inbound("sms", request, services, hub, background, signature)
+    return await _inbound("sms", request, services, signature)
 
 
 @router.post("/whatsapp")
 async def twilio_whatsapp(
     request: Request,
     services: ServicesDep,
-    hub: HubDep,
-    background: BackgroundTasks,
     signature: SignatureHeader = None,
 ) -> Response:
     """Inbound WhatsApp message from Twilio (signed form post); replies are sent separately."""
-    return await _inbound("whatsapp", request, services, hub, background, signature)
+    return await _inbound("whatsapp", request, services, signature)
 
 
 @router.post("/status", status_code=status.HTTP_204_NO_CONTENT)
@@ -91,7 +84,7 @@ async def twilio_status(
         form = parse_status(params)
     except MalformedWebhook as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, exc.reason) from exc
-    if not outbound.record_status(
+    if not await outbound.record_status(
         message_sid=form["MessageSid"], status=form["MessageStatus"], error_code=form["ErrorCode"]
     ):
         logger.info("status callback for a message the hub did not send")
@@ -99,12 +92,7 @@ async def twilio_status(
 
 
 async def _inbound(
-    channel: str,
-    request: Request,
-    services: ServicesDep,
-    hub: HubDep,
-    background: BackgroundTasks,
-    signature: str | None,
+    channel: str, request: Request, services: Services, signature: str | None
 ) -> Response:
     params = await verified_form(request, services.settings, signature)
     try:
@@ -117,27 +105,19 @@ async def _inbound(
         text=form["Body"],
         provider_message_id=form["MessageSid"],
     )
-    outbound = services.phone_outbound
     try:
-        result = await hub.handle(inbound)
+        # Stored, queued, acknowledged: the turn runs in a queue worker, the replies go out
+        # through Twilio's API (backend/hub/phone_turns.py).
+        await _phone_turns(services).accept(inbound)
     except InvalidMessage as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from exc
-    except AssistantUnavailable:
-        # The message is stored; the patient is told, and Twilio gets its answer.
-        with services.session_factory() as session:
-            conversation = transcript.find_conversation(
-                session=session, cipher=services.cipher, channel=channel, address=form["From"]
-            )
-        if conversation is not None and outbound is not None:
-            background.add_task(
-                outbound.deliver, conversation_id=conversation.id, replies=[Reply(UNAVAILABLE)]
-            )
-        return _twiml()
-    if result.replies and outbound is not None:
-        background.add_task(
-            outbound.deliver, conversation_id=result.conversation_id, replies=result.replies
-        )
     return _twiml()
+
+
+def _phone_turns(services: Services) -> PhoneTurns:
+    if services.phone_turns is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "phone channels are not set up")
+    return services.phone_turns
 
 
 def _twiml() -> Response:

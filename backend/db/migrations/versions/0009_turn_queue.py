@@ -21,6 +21,8 @@ def upgrade() -> None:
     with op.batch_alter_table("messages") as batch:
         batch.add_column(sa.Column("handled_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("assistant_text_ciphertext", sa.Text, nullable=True))
+    # Every message stored before this revision was answered in its own request.
+    op.execute("UPDATE messages SET handled_at = created_at WHERE direction = 'in'")
 
 
 def downgrade() -> None:
