@@ -13,6 +13,8 @@ waits for a connection that another thread holds across a long wait.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -29,7 +31,10 @@ class DbWork:
     def __init__(self, session_factory: sessionmaker[Session], *, threads: int) -> None:
         self._factory = session_factory
         self._threads = threads
-        self._limiter: anyio.CapacityLimiter | None = None  # made on the event loop
+        # One limiter per event loop (made on it): a process has one loop, tests have many.
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, anyio.CapacityLimiter
+        ] = weakref.WeakKeyDictionary()
 
     @property
     def threads(self) -> int:
@@ -38,13 +43,15 @@ class DbWork:
     @property
     def busy(self) -> int:
         """Threads running database work right now."""
-        return 0 if self._limiter is None else int(self._limiter.borrowed_tokens)
+        return sum(int(limiter.borrowed_tokens) for limiter in list(self._limiters.values()))
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """The result of `work`, run in its own session (closed afterwards)."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self._threads)
-        return await anyio.to_thread.run_sync(self._in_session, work, limiter=self._limiter)
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(self._threads)
+        return await anyio.to_thread.run_sync(self._in_session, work, limiter=limiter)
 
     def _in_session(self, work: Callable[[Session], T]) -> T:
         with self._factory() as session:

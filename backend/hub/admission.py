@@ -40,6 +40,7 @@ class TurnGate:
         self._max_wait_s = max_wait_s
         self._retry_after_s = retry_after_s
         self._slots: asyncio.Semaphore | None = None  # made on the event loop
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._in_flight = 0
         self._waiting = 0
         self._refused = 0
@@ -57,8 +58,10 @@ class TurnGate:
     async def turn(self, *, bounded_wait: bool = True) -> AsyncIterator[None]:
         """Hold a slot for one turn; raises Busy when the wait would be too long. A caller
         that waits without a bound (a web chat socket, a queue worker) is never refused."""
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._max_in_flight)
+        loop = asyncio.get_running_loop()
+        if self._slots is None or (self._loop is not loop and not self._in_flight):
+            # Made on the loop that uses it (tests run several loops one after another).
+            self._slots, self._loop = asyncio.Semaphore(self._max_in_flight), loop
         if bounded_wait and self.full and self._waiting >= self._max_waiting:
             self._refuse()
         self._waiting += 1

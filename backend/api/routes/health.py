@@ -1,4 +1,4 @@
-"""Health: each dependency checked concurrently, with a short timeout."""
+"""Health: each dependency checked in the background, the event loop measured; answers at once."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from backend.api.deps import ServicesDep
+from backend.core.dependency_watch import NOT_CHECKED, Check, DependencyWatch
 from backend.services import Services
 
 router = APIRouter(tags=["health"])
@@ -21,6 +22,7 @@ STALLED_MS = 1000.0
 class DependencyHealth(BaseModel):
     ok: bool
     detail: str
+    age_s: float = 0.0  # how long ago it was checked
 
 
 class EventLoopPublic(BaseModel):
@@ -43,14 +45,18 @@ class HealthPublic(BaseModel):
     event_loop: EventLoopPublic
 
 
-async def _check_http(client: httpx.AsyncClient, url: str, timeout: float) -> DependencyHealth:
-    try:
-        response = await client.get(url, timeout=timeout)
-    except httpx.HTTPError as exc:
-        return DependencyHealth(ok=False, detail=f"unreachable ({type(exc).__name__})")
-    if response.status_code != 200:
-        return DependencyHealth(ok=False, detail=f"HTTP {response.status_code}")
-    return DependencyHealth(ok=True, detail="ok")
+def _http_check(services: Services, url: str) -> Check:
+    async def check() -> tuple[bool, str]:
+        timeout = services.settings.health_timeout_s
+        try:
+            response = await services.http.get(url, timeout=timeout)
+        except httpx.HTTPError as exc:
+            return False, f"unreachable ({type(exc).__name__})"
+        if response.status_code != 200:
+            return False, f"HTTP {response.status_code}"
+        return True, "ok"
+
+    return check
 
 
 def _check_database(services: Services) -> DependencyHealth:
@@ -62,22 +68,40 @@ def _check_database(services: Services) -> DependencyHealth:
     return DependencyHealth(ok=True, detail="ok")
 
 
+def _watch(services: Services) -> DependencyWatch:
+    """The background checks of every dependency, started on the first health request."""
+    if services.dependencies is None:
+        settings = services.settings
+
+        async def database() -> tuple[bool, str]:
+            found = await _database_within(services, settings.health_timeout_s)
+            return found.ok, found.detail
+
+        checks: dict[str, Check] = {"database": database}
+        for n, url in enumerate(settings.rasa_instances):
+            checks["rasa" if n == 0 else f"rasa_{n + 1}"] = _http_check(
+                services, url.rstrip("/") + "/"
+            )
+        checks["actions"] = _http_check(services, settings.actions_url.rstrip("/") + "/health")
+        checks["ehr"] = _http_check(services, settings.ehr_base_url.rstrip("/") + "/metadata")
+        services.dependencies = DependencyWatch(checks)
+        services.dependencies.start()
+    return services.dependencies
+
+
 @router.get("/healthz")
 async def healthz(services: ServicesDep, response: Response) -> HealthPublic:
-    """Reports Rasa, the action server, the EHR, the database and this worker's event loop;
-    503 if any is down or the loop was stalled."""
-    settings = services.settings
-    timeout = settings.health_timeout_s
-    rasa, actions, ehr = await asyncio.gather(
-        _check_http(services.http, settings.rasa_url.rstrip("/") + "/", timeout),
-        _check_http(services.http, settings.actions_url.rstrip("/") + "/health", timeout),
-        _check_http(services.http, settings.ehr_base_url.rstrip("/") + "/metadata", timeout),
-    )
+    """Reports Rasa, the action server, the EHR, the database (checked in the background
+    every 2 s, so this answers at once) and this worker's event loop; 503 if any is down or
+    the loop was stalled."""
+    watch = _watch(services)
+    latest = watch.latest()
+    if any(found.detail == NOT_CHECKED for found in latest.values()):
+        await watch.check_now()  # the first request after start-up
+        latest = watch.latest()
     dependencies = {
-        "database": await _database_within(services, timeout),
-        "rasa": rasa,
-        "actions": actions,
-        "ehr": ehr,
+        name: DependencyHealth(ok=found.ok, detail=found.detail, age_s=found.age_s)
+        for name, found in latest.items()
     }
     loop = _event_loop(services)
     healthy = all(dep.ok for dep in dependencies.values()) and loop.ok
