@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy import select
@@ -87,6 +88,8 @@ class Arrival:
     held: bool = False  # a clinician had the conversation before this message
     resume_handoff_id: int | None = None  # a resolved hand-off whose resume Rasa missed
     pulled: list[Reply] = field(default_factory=list)
+    queued: bool = False  # a phone message answered from the turn queue
+    sent_before: datetime | None = None  # an earlier try sent it to Rasa at this time
 
 
 def as_plain_text(text: str) -> str:
@@ -218,7 +221,7 @@ class Hub:
         if found.handled:
             return Arrival(turn.conversation, None, answered=[])
         message = InboundMessage(turn.conversation.channel, found.address, found.text)
-        return self._decide(
+        arrival = self._decide(
             session,
             message,
             turn.conversation,
@@ -227,6 +230,7 @@ class Hub:
             found.assistant_text,
             turn,
         )
+        return replace(arrival, queued=True, sent_before=found.sent_to_assistant_at)
 
     def _decide(
         self,
@@ -318,7 +322,7 @@ class Hub:
         if arrival.resume_handoff_id is not None:
             pulled = await self._resume(conversation.id, arrival.resume_handoff_id)
         conversation = await self._keep_session_short(conversation)
-        replies = await self._rasa.send(conversation.id, arrival.assistant_text)
+        replies = await self._ask_assistant(arrival, conversation.id)
         replies = replies or [Reply(text=NOT_UNDERSTOOD)]
         await self._db.run(
             partial(
@@ -330,6 +334,23 @@ class Hub:
             )
         )
         return HubResult(conversation.id, pulled + replies)
+
+    async def _ask_assistant(self, arrival: Arrival, conversation_id: str) -> list[Reply]:
+        """Rasa's answer. A queued turn records that it asked; if an earlier try asked (its
+        worker died before logging the answer), Rasa's answer then is taken from its
+        tracker rather than asking again, so Rasa processes the message once."""
+        message_id = arrival.message_id
+        if arrival.sent_before is not None:
+            earlier = await self._rasa.replies_since(
+                conversation_id, arrival.assistant_text, arrival.sent_before
+            )
+            if earlier is not None:
+                return earlier
+        if arrival.queued and message_id is not None:
+            await self._db.run(
+                lambda session: transcript.mark_sent_to_assistant(session, message_id)
+            )
+        return await self._rasa.send(conversation_id, arrival.assistant_text)
 
     async def _resume(self, conversation_id: str, handoff_id: int) -> list[Reply]:
         if self.handoffs is not None:

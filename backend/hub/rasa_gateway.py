@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from types import SimpleNamespace
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
 
-from backend.hub.lean_http import LeanHttp, LeanHttpError
 from channels.base import Button, Reply
 
 MESSAGE_PATH = "/webhooks/rest/webhook"
@@ -27,10 +27,14 @@ class AssistantUnavailable(Exception):
 class RasaGateway(Protocol):
     """What the hub needs from the dialogue engine."""
 
-    async def send(
-        self, conversation_id: str, text: str, *, sent: asyncio.Event | None = None
-    ) -> list[Reply]:
-        """Rasa's replies to the patient's text; `sent` is set once the request has left."""
+    async def send(self, conversation_id: str, text: str) -> list[Reply]:
+        """Rasa's replies to the patient's text."""
+        ...
+
+    async def replies_since(
+        self, conversation_id: str, text: str, since: datetime
+    ) -> list[Reply] | None:
+        """What Rasa answered `text` with, if it processed it after `since`; else None."""
         ...
 
     async def is_idle(self, conversation_id: str) -> bool: ...
@@ -50,35 +54,77 @@ class RasaGateway(Protocol):
     async def close(self) -> None: ...
 
 
-class HttpRasaGateway:
-    """Talks to `rasa run --enable-api` over HTTP with the configured auth token.
+@dataclass
+class _Instance:
+    """One `rasa run` server and how many of this gateway's requests it is working on."""
 
-    Patient messages, the request every message makes, go through `LeanHttp` when Rasa is
-    reached over plain http (as `make run` does). The rarer calls use aiohttp rather than
-    httpx: measured here, a local round trip cost 0.5 ms with aiohttp and 1.6 with httpx.
+    base: str
+    in_flight: int = 0
+
+
+class HttpRasaGateway:
+    """Talks to one or more `rasa run --enable-api` servers over HTTP with the auth token.
+
+    Several servers (the scaled profile) share one tracker store and one lock store, so any
+    of them can serve any conversation: each request goes to the one with the fewest of this
+    gateway's requests in flight, round-robin among ties. An instance that refuses the
+    connection is skipped for the next (nothing was sent). Any other failure is
+    `AssistantUnavailable` and is not retried elsewhere: the request may have been delivered,
+    and a message sent twice would be processed twice.
+
+    aiohttp rather than httpx: measured here, a local round trip cost 0.5 ms with aiohttp and
+    1.6 with httpx.
     """
 
-    def __init__(self, base_url: str, token: str, timeout_s: float) -> None:
-        self._base = base_url.rstrip("/")
+    def __init__(self, base_urls: Sequence[str], token: str, timeout_s: float) -> None:
+        if isinstance(base_urls, str):  # a str is a Sequence[str] too: one letter per "URL"
+            raise TypeError("base_urls is a list of URLs, not one URL")
+        if not base_urls:
+            raise ValueError("at least one Rasa URL is needed")
+        self._instances = [_Instance(url.rstrip("/")) for url in base_urls]
+        self._next = 0  # where the round-robin among equally busy instances starts
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
-        self._messages = LeanHttp(self._base, timeout_s) if LeanHttp.supports(base_url) else None
-        # Tells a caller waiting on send(sent=...) that the request is on its way.
-        self._trace = aiohttp.TraceConfig()
-        self._trace.on_request_chunk_sent.append(_signal_sent)
+
+    def _connected(self) -> aiohttp.ClientSession:
+        if self._session is None:  # created lazily: it must belong to the running event loop
+            # No cap on connections (aiohttp's default is 100 in all): the hub's turn gate
+            # (HUB_MAX_TURNS) already bounds the turns waiting on Rasa, and a second, lower
+            # bound here would queue turns out of sight, their wait counted against Rasa's
+            # timeout. Idle connections are kept alive and reused (15 s, within the 120 s
+            # Rasa keeps them open), so a busy hub holds about one per concurrent request.
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+        return self._session
+
+    def _by_preference(self) -> list[_Instance]:
+        """The instances, least busy first; among equally busy ones, round-robin."""
+        count = len(self._instances)
+        start = self._next
+        rotated = [self._instances[(start + i) % count] for i in range(count)]
+        ordered = sorted(rotated, key=lambda instance: instance.in_flight)  # stable: ties rotate
+        self._next = (self._instances.index(ordered[0]) + 1) % count
+        return ordered
 
     async def _request(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
-        if self._session is None:  # created lazily: it must belong to the running event loop
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout, trace_configs=[self._trace]
-            )
-        try:
-            async with self._session.request(method, self._base + path, **kwargs) as response:
-                body = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise AssistantUnavailable(operation, type(exc).__name__) from exc
-        return _decoded(operation, response.status, body)
+        session = self._connected()
+        refused: aiohttp.ClientConnectorError | None = None
+        for instance in self._by_preference():
+            instance.in_flight += 1
+            try:
+                async with session.request(method, instance.base + path, **kwargs) as response:
+                    body = await response.read()
+            except aiohttp.ClientConnectorError as exc:
+                refused = exc  # no connection, so nothing was sent: try the next instance
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise AssistantUnavailable(operation, type(exc).__name__) from exc
+            finally:
+                instance.in_flight -= 1
+            return _decoded(operation, response.status, body)
+        assert refused is not None
+        raise AssistantUnavailable(operation, type(refused).__name__) from refused
 
     async def interrupt_for_emergency(self, conversation_id: str, said: list[str]) -> None:
         """Stop any form (a booking, a triage) and add the emergency guidance to the history.
@@ -129,36 +175,15 @@ class HttpRasaGateway:
         await self._append_events("history", conversation_id, events)
 
     async def close(self) -> None:
-        if self._messages is not None:
-            self._messages.close()
         if self._session is not None:
             await self._session.close()
 
-    async def send(
-        self, conversation_id: str, text: str, *, sent: asyncio.Event | None = None
-    ) -> list[Reply]:
+    async def send(self, conversation_id: str, text: str) -> list[Reply]:
         body = {"sender": conversation_id, "message": text}
-        if self._messages is None:
-            data = await self._request(
-                "message", "POST", MESSAGE_PATH, json=body, trace_request_ctx=sent
-            )
-        else:
-            data = await self._post_message(self._messages, body, sent)
+        data = await self._request("message", "POST", MESSAGE_PATH, json=body)
         if not isinstance(data, list):
             raise AssistantUnavailable("message", "answer is not a list")
         return [reply for item in data if (reply := _parse_reply(item)) is not None]
-
-    @staticmethod
-    async def _post_message(
-        client: LeanHttp, body: dict[str, str], sent: asyncio.Event | None
-    ) -> Any:
-        try:
-            status, answer = await client.post_json(
-                MESSAGE_PATH, json.dumps(body).encode(), sent=sent
-            )
-        except LeanHttpError as exc:
-            raise AssistantUnavailable("message", str(exc)) from exc
-        return _decoded("message", status, answer)
 
     async def is_idle(self, conversation_id: str) -> bool:
         """True when no form or loop is active, so a new session would interrupt nothing."""
@@ -170,6 +195,21 @@ class HttpRasaGateway:
         )
         active_loop = tracker.get("active_loop") or {}
         return not active_loop.get("name")
+
+    async def replies_since(
+        self, conversation_id: str, text: str, since: datetime
+    ) -> list[Reply] | None:
+        """A queued turn tried again (its worker died waiting for Rasa): if Rasa processed
+        the message after `since`, its answer then, read from the tracker; else None. The
+        conversation is locked meanwhile, so the latest such user message is this one."""
+        tracker = await self._request(
+            "tracker",
+            "GET",
+            f"/conversations/{conversation_id}/tracker",
+            params={"include_events": "AFTER_RESTART", "token": self._token},
+        )
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        return answer_in_events(events or [], text, since.timestamp())
 
     async def start_new_session(self, conversation_id: str) -> None:
         await self._request(
@@ -201,15 +241,23 @@ class HttpRasaGateway:
         return [reply for item in messages if (reply := _parse_reply(item)) is not None]
 
 
-async def _signal_sent(
-    _session: aiohttp.ClientSession,
-    context: SimpleNamespace,
-    _params: aiohttp.TraceRequestChunkSentParams,
-) -> None:
-    """aiohttp calls this as the request body is written (right after this returns)."""
-    sent = getattr(context, "trace_request_ctx", None)
-    if isinstance(sent, asyncio.Event):
-        sent.set()
+def answer_in_events(events: list[Any], text: str, since: float) -> list[Reply] | None:
+    """The bot messages after the latest user event with `text` at or after `since`."""
+    for start in range(len(events) - 1, -1, -1):
+        event = events[start]
+        if not isinstance(event, dict) or event.get("event") != "user":
+            continue
+        if event.get("text") != text or float(event.get("timestamp") or 0) < since:
+            return None  # the latest user message is another, or older: not answered
+        replies = []
+        for later in events[start + 1 :]:
+            if isinstance(later, dict) and later.get("event") == "bot":
+                data = later.get("data") or {}
+                item = {"text": later.get("text"), "buttons": data.get("buttons")}
+                if (reply := _parse_reply(item)) is not None:
+                    replies.append(reply)
+        return replies
+    return None
 
 
 def _decoded(operation: str, status: int, body: bytes) -> Any:

@@ -22,6 +22,7 @@ from channels.base import Button, InboundMessage, Reply
 # session's entity loading and commit machinery cost more than the statements themselves.
 Database = Connection | Session  # what runs them: the hub's connection, or a caller's session
 _MESSAGES = cast(Table, Message.__table__)
+SENT_TO_ASSISTANT = "sent_to_assistant_at"  # in a queued message's `meta`
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _LAST_BUTTONS = (
     select(Message.buttons_ciphertext)
@@ -71,6 +72,7 @@ _STORED_INBOUND = (
         _MESSAGES.c.handled_at,
         _CONVERSATIONS.c.address_hash,
         _CONVERSATIONS.c.address_ciphertext,
+        _MESSAGES.c.meta,
     )
     .join(_CONVERSATIONS, _CONVERSATIONS.c.id == _MESSAGES.c.conversation_id)
     .where(_MESSAGES.c.id == bindparam("message_id"), _MESSAGES.c.direction == "in")
@@ -230,6 +232,9 @@ class StoredInbound:
     handled: bool
     address_hash: str  # the conversation's lock key, as for a message answered at once
     address: str
+    # When an earlier try of this turn sent it to Rasa (a worker that died before logging
+    # the answer): Rasa may have answered it already.
+    sent_to_assistant_at: datetime | None = None
 
 
 def stored_inbound(db: Database, cipher: Cipher, message_id: int) -> StoredInbound | None:
@@ -237,9 +242,10 @@ def stored_inbound(db: Database, cipher: Cipher, message_id: int) -> StoredInbou
     row = db.execute(_STORED_INBOUND, {"message_id": message_id}).first()
     if row is None:
         return None
-    conversation_id, text_ciphertext, assistant_ciphertext, handled_at, key, address = row
+    conversation_id, text_ciphertext, assistant_ciphertext, handled_at, key, address, meta = row
     text = cipher.decrypt(text_ciphertext)
     assistant_text = cipher.decrypt(assistant_ciphertext) if assistant_ciphertext else text
+    sent_at = (meta or {}).get(SENT_TO_ASSISTANT)
     return StoredInbound(
         message_id,
         conversation_id,
@@ -248,7 +254,21 @@ def stored_inbound(db: Database, cipher: Cipher, message_id: int) -> StoredInbou
         handled_at is not None,
         key,
         cipher.decrypt(address),
+        datetime.fromisoformat(sent_at) if sent_at else None,
     )
+
+
+def mark_sent_to_assistant(db: Database, message_id: int) -> datetime:
+    """Record, before a queued turn asks Rasa, that it did; commit. A later try of the turn
+    then first asks Rasa whether it already answered (`RasaGateway.replies_since`)."""
+    at = utcnow()
+    db.execute(
+        update(_MESSAGES)
+        .where(_MESSAGES.c.id == message_id)
+        .values(meta={SENT_TO_ASSISTANT: at.isoformat()})
+    )
+    db.commit()
+    return at
 
 
 def unanswered_up_to(db: Database, conversation_id: str, message_id: int) -> list[int]:

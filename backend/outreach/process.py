@@ -14,6 +14,7 @@ import signal
 from backend.core.config import Settings
 from backend.core.crypto import Cipher
 from backend.db.session import make_engine, make_session_factory
+from backend.db.work import DbWork
 from backend.hub.outbound import PhoneOutbound
 from backend.hub.rasa_gateway import HttpRasaGateway
 from backend.hub.telegram_outbound import TelegramOutbound
@@ -29,25 +30,28 @@ logger = logging.getLogger("backend.outreach")
 
 async def serve(settings: Settings) -> None:
     """Run the scheduler until a termination signal."""
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, pool_size=settings.db_threads)
     session_factory = make_session_factory(engine)
+    # The channel senders' database steps run in these threads (backend/db/work.py).
+    db = DbWork(session_factory, threads=settings.db_threads)
     cipher = Cipher(settings.encryption_key)
     ehr = ehr_from_settings(settings)
-    rasa = HttpRasaGateway(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_s)
+    rasa = HttpRasaGateway(settings.rasa_instances, settings.rasa_token, settings.rasa_timeout_s)
     telegram = TelegramOutbound(
-        session_factory=session_factory,
+        db=db,
         cipher=cipher,
         bot_token=settings.telegram_bot_token,
         api_base_url=settings.telegram_api_base_url,
     )
     dispatcher = Dispatcher(
         session_factory=session_factory,
+        db=db,
         cipher=cipher,
         ehr=ehr,
         rasa=rasa,
         config=OutreachConfig.from_settings(settings),
         phone=PhoneOutbound(
-            session_factory=session_factory,
+            db=db,
             cipher=cipher,
             transport=phone_transport(settings, session_factory=session_factory, cipher=cipher),
             whatsapp_templates=settings.twilio_whatsapp_templates,

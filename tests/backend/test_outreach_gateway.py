@@ -42,7 +42,7 @@ async def rasa() -> AsyncIterator[tuple[TriggerDouble, HttpRasaGateway]]:
     app = web.Application()
     app.router.add_post("/conversations/{cid}/trigger_intent", double.trigger)
     runner, url = await serve(app)
-    gateway = HttpRasaGateway(url, TOKEN, timeout_s=5)
+    gateway = HttpRasaGateway([url], TOKEN, timeout_s=5)
     yield double, gateway
     await gateway.close()
     await runner.cleanup()

@@ -20,8 +20,8 @@ from backend.services import Services, build_services
 from channels.telegram import SECRET_HEADER, UNSUPPORTED_TEXT
 from tests.backend.conftest import make_settings
 from tests.utils.fake_rasa import FakeRasa
-from tests.utils.twilio_channel import settle
 from tests.utils.telegram_double import TelegramDouble
+from tests.utils.twilio_channel import settle
 
 SECRET = "telegram-secret-0123456789"
 BOT_TOKEN = "123456:test-bot-token"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from backend.hub.rasa_gateway import AssistantUnavailable
 from channels.base import Button, Reply
@@ -28,14 +28,10 @@ class FakeRasa:
     paused: set[str] = field(default_factory=set)
     # (conversation id, author, text) of messages added to the history outside Rasa
     history: list[tuple[str, str, str]] = field(default_factory=list)
-    # Awaited after the request has "left", as if Rasa were working on it meanwhile.
+    # Awaited before answering, as if Rasa were working on the message meanwhile.
     while_thinking: Callable[[], Awaitable[None]] | None = None
 
-    async def send(
-        self, conversation_id: str, text: str, *, sent: asyncio.Event | None = None
-    ) -> list[Reply]:
-        if sent is not None:
-            sent.set()
+    async def send(self, conversation_id: str, text: str) -> list[Reply]:
         if self.while_thinking is not None:
             await self.while_thinking()
         if self.down:
@@ -46,6 +42,15 @@ class FakeRasa:
         if text == "silence":
             return []
         return [Reply(text=f"echo: {text}")]
+
+    async def replies_since(
+        self, conversation_id: str, text: str, since: datetime
+    ) -> list[Reply] | None:
+        """What it answered `text` with, if it was received (a double keeps no times)."""
+        for received_id, received_text in reversed(self.received):
+            if (received_id, received_text) == (conversation_id, text):
+                return [Reply(text=f"echo: {text}")]
+        return None
 
     async def is_idle(self, conversation_id: str) -> bool:
         return not self.active_loop
