@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         else:
             built = services
         app.state.services = built
-        built.loop_lag.start()
+        await built.start()
         await built.live.start()  # with Redis: hear the other workers' events from now on
         if built.telegram is not None and settings.telegram_bot_token:
             registered = await built.telegram.register_webhook(

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.config import Settings
 from backend.core.crypto import Cipher
+from backend.core.dependency_watch import DependencyWatch
 from backend.core.loop_lag import LoopLagMonitor
 from backend.db.session import make_engine, make_session_factory
 from backend.db.work import DbWork
@@ -20,6 +21,7 @@ from backend.ehr import Ehr
 from backend.ehr.factory import connect_ehr
 from backend.handoff.flow import HandoffFlow
 from backend.handoff.live import LiveHub
+from backend.handoff.live_redis import live_hub_for
 from backend.hub.admission import TurnGate
 from backend.hub.conversation_locks import (
     ConversationLocks,
@@ -27,12 +29,18 @@ from backend.hub.conversation_locks import (
     RedisConversationLocks,
 )
 from backend.hub.keywords import KeywordDesk
-from backend.hub.outbound import DevOutboxTransport, PhoneOutbound, Transport, TwilioTransport
+from backend.hub.outbound import PhoneOutbound
+from backend.hub.phone_turns import PhoneTurns
 from backend.hub.pipeline import Hub
 from backend.hub.rasa_gateway import HttpRasaGateway, RasaGateway
 from backend.hub.safety import SafetyScreen
+from backend.hub.senders import deliver_to_conversation
 from backend.hub.telegram_outbound import TelegramOutbound
+from backend.hub.transports import DevOutboxTransport, Transport, TwilioTransport
+from backend.hub.turn_queue import ArqTurnQueue, InProcessTurnQueue, TurnQueue
 from backend.identity.access import configure_idle
+from backend.records.refill_locks import LocalRefillLocks, RefillLocks, refill_locks_for
+from channels.base import Reply
 from channels.twilio.client import TwilioMessenger
 
 if TYPE_CHECKING:
@@ -58,7 +66,27 @@ class Services:
     # --- concurrency (docs/concurrency.md) ---
     db_work: DbWork | None = None  # blocking database work, off the event loop
     redis: Redis | None = None  # shared by several hub workers; None in one process
+    refill_locks: RefillLocks = field(default_factory=LocalRefillLocks)  # one refill at a time
     loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
+    dependencies: DependencyWatch | None = None  # /healthz's background checks
+    phone_turns: PhoneTurns | None = None  # phone webhooks' turns, from the queue
+
+    async def start(self) -> None:
+        """Start what runs in the background: the loop-lag monitor and the phone-turn queue."""
+        self.loop_lag.start()
+        if self.phone_turns is not None:
+            await self.phone_turns.start()
+
+    async def deliver_reply(self, conversation_id: str, replies: list[Reply]) -> int:
+        """Send the assistant's replies on the conversation's own channel."""
+        return await deliver_to_conversation(
+            db=self.db,
+            phone=self.phone_outbound,
+            telegram=self.telegram,
+            conversation_id=conversation_id,
+            replies=replies,
+            kind="reply",
+        )
 
     @property
     def db(self) -> DbWork:
@@ -69,6 +97,10 @@ class Services:
 
     async def close(self) -> None:
         await self.loop_lag.stop()
+        if self.dependencies is not None:
+            await self.dependencies.stop()
+        if self.phone_turns is not None:
+            await self.phone_turns.stop()
         if self.handoffs is not None:
             await self.handoffs.drain()  # let background EHR writes finish
         if self.telegram is not None:
@@ -77,6 +109,7 @@ class Services:
             await self.ehr.aclose()
         await self.rasa.close()
         await self.http.aclose()
+        await self.live.close()  # its Redis subscriber, before the client closes
         if self.redis is not None:
             await self.redis.aclose()
         self.engine.dispose()
@@ -97,7 +130,7 @@ def build_services(
     cipher = Cipher(settings.encryption_key)
     http = httpx.AsyncClient(timeout=settings.rasa_timeout_s)
     gateway = rasa or HttpRasaGateway(
-        settings.rasa_url, settings.rasa_token, timeout_s=settings.rasa_timeout_s
+        settings.rasa_instances, settings.rasa_token, timeout_s=settings.rasa_timeout_s
     )
     db = DbWork(session_factory, threads=settings.db_threads)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
@@ -120,7 +153,7 @@ def build_services(
         ),
     )
     phone_outbound = PhoneOutbound(
-        session_factory=session_factory,
+        db=db,
         cipher=cipher,
         transport=phone_transport(settings, session_factory=session_factory, cipher=cipher),
         whatsapp_templates=settings.twilio_whatsapp_templates,
@@ -137,9 +170,11 @@ def build_services(
         ehr,
         db_work=db,
         redis=redis,
+        live=live_hub_for(redis, cipher),
+        refill_locks=refill_locks_for(redis, cipher, ehr_timeout_s=settings.ehr_timeout_s),
         phone_outbound=phone_outbound,
         telegram=TelegramOutbound(
-            session_factory=session_factory,
+            db=db,
             cipher=cipher,
             bot_token=settings.telegram_bot_token,
             api_base_url=settings.telegram_api_base_url,
@@ -147,7 +182,7 @@ def build_services(
     )
     # --- hand-off ---
     services.handoffs = HandoffFlow(
-        session_factory=session_factory,
+        db=db,
         cipher=cipher,
         rasa=gateway,
         live=services.live,
@@ -156,7 +191,24 @@ def build_services(
         telegram=services.telegram,
     )
     hub.handoffs = services.handoffs
+    services.phone_turns = PhoneTurns(
+        hub=hub, queue=turn_queue(settings), db=db, deliver=services.deliver_reply
+    )
     return services
+
+
+def turn_queue(settings: Settings) -> TurnQueue:
+    """arq on Redis when several hub workers share the load; this process's tasks otherwise."""
+    tries, retry_s = settings.phone_turn_tries, settings.phone_turn_retry_s
+    if not settings.redis_url:
+        return InProcessTurnQueue(tries=tries, retry_delay_s=retry_s)
+    return ArqTurnQueue(
+        settings.redis_url,
+        job_timeout_s=settings.rasa_timeout_s + settings.ehr_timeout_s * 4 + 10,
+        max_jobs=settings.hub_max_turns,
+        tries=tries,
+        retry_delay_s=retry_s,
+    )
 
 
 def conversation_locks(settings: Settings, redis: Redis | None) -> ConversationLocks:

@@ -36,6 +36,7 @@ from backend.core.crypto import Cipher  # noqa: E402
 from backend.db.migrate import upgrade  # noqa: E402
 from backend.db.models import Conversation, OutreachContact, OutreachOutbox  # noqa: E402
 from backend.db.session import make_engine, make_session_factory  # noqa: E402
+from backend.db.work import DbWork  # noqa: E402
 from backend.ehr import Ehr  # noqa: E402
 from backend.ehr.domain import Appointment  # noqa: E402
 from backend.hub.outbound import PhoneOutbound  # noqa: E402
@@ -164,14 +165,16 @@ async def run(
                     )
                 )
             session.commit()
+        db = DbWork(sessions, threads=settings.db_threads)
         dispatcher = Dispatcher(
             session_factory=sessions,
+            db=db,
             cipher=cipher,
             ehr=cast(Ehr, IndexedEhr(patients, datetime.now(UTC) + timedelta(hours=47))),
             rasa=CannedRasa(),
             config=OutreachConfig.from_settings(settings),
             phone=PhoneOutbound(
-                session_factory=sessions,
+                db=db,
                 cipher=cipher,
                 transport=phone_transport(settings, session_factory=sessions, cipher=cipher),
             ),

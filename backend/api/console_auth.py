@@ -1,4 +1,10 @@
-"""Console dependencies: a database session, and the signed-in clinician (from the cookie)."""
+"""Console dependencies: a database session, and the signed-in clinician (from the cookie).
+
+`SessionDep` and `CurrentClinician` are for plain `def` routes, which FastAPI runs in its
+thread pool. `async def` routes take `AsyncClinician` instead: the cookie is checked in a
+`DbWork` step (backend/db/work.py), so no session (nor its connection) stays open while the
+route awaits Rasa, the EHR or a provider, or streams events.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +34,19 @@ SessionCookie = Annotated[str | None, Cookie(alias=COOKIE)]
 
 def current_clinician(session: SessionDep, token: SessionCookie = None) -> Clinician:
     """The clinician whose unexpired session the cookie names; 401 for anyone else."""
-    clinician = clinician_for_token(session=session, token=token) if token else None
+    return _signed_in(clinician_for_token(session=session, token=token) if token else None)
+
+
+async def clinician_off_loop(services: ServicesDep, token: SessionCookie = None) -> Clinician:
+    """`current_clinician` for `async def` routes, in a database step of its own."""
+    if not token:
+        return _signed_in(None)
+    return _signed_in(
+        await services.db.run(lambda session: clinician_for_token(session=session, token=token))
+    )
+
+
+def _signed_in(clinician: Clinician | None) -> Clinician:
     if clinician is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -39,6 +57,7 @@ def current_clinician(session: SessionDep, token: SessionCookie = None) -> Clini
 
 
 CurrentClinician = Annotated[Clinician, Depends(current_clinician)]
+AsyncClinician = Annotated[Clinician, Depends(clinician_off_loop)]
 
 
 def set_session_cookie(response: Response, sign_in: SignIn, settings: Settings) -> None:

@@ -260,7 +260,7 @@ class IdentityChallenge(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
     candidates_ciphertext: Mapped[str] = mapped_column(Text)  # JSON list of patient ids
     patient_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
-    phone_key: Mapped[str | None] = mapped_column(String(64), nullable=True)  # keyed hash
+    phone_key: Mapped[str | None] = mapped_column(String(80), nullable=True)  # "p:" + keyed hash
     code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     code_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

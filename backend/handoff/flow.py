@@ -8,6 +8,9 @@ console's live stream. The states themselves change only in `service.py`.
 - resolved: Rasa is resumed (with the assistant's greeting when handed back), then the
   hand-off returns to the bot. If Rasa cannot be reached the hand-off stays `resolved`, and
   the hub finishes the job on the patient's next message (`finish_pending_resume`).
+
+The database is used in short `DbWork` steps between the awaits (backend/db/work.py): no
+connection is held while Rasa, the EHR or a provider answers.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from backend.core.crypto import Cipher
 from backend.db.models import Conversation, Handoff, Message
+from backend.db.work import DbWork
 from backend.ehr import Ehr, EhrError
 from backend.handoff import service
 from backend.handoff.identity_labels import IdentityLabels
@@ -29,7 +34,7 @@ from backend.hub.outbound import PhoneOutbound
 from backend.hub.rasa_gateway import AssistantUnavailable, RasaGateway
 from backend.hub.senders import NoPushChannel, deliver_to_conversation
 from backend.hub.telegram_outbound import TelegramOutbound
-from backend.identity.access import verified_identity
+from backend.identity.access import VerifiedIdentity, verified_identity
 from channels.base import Reply
 
 logger = logging.getLogger(__name__)
@@ -51,7 +56,7 @@ class NotDelivered(Exception):
 class HandoffFlow:
     """The side effects of hand-offs; one per backend process (in `Services`)."""
 
-    session_factory: sessionmaker[Session]
+    db: DbWork
     cipher: Cipher
     rasa: RasaGateway
     live: LiveHub
@@ -81,12 +86,15 @@ class HandoffFlow:
         """
         if self.ehr is None:
             return False
-        with self.session_factory() as session:
+
+        def read(session: Session) -> tuple[VerifiedIdentity | None, Priority, str]:
             handoff = service.get_handoff(session=session, handoff_id=handoff_id)
             identity = verified_identity(
                 session=session, cipher=self.cipher, conversation_id=handoff.conversation_id
             )
-            priority, reason = Priority(handoff.priority), handoff.reason
+            return identity, Priority(handoff.priority), handoff.reason
+
+        identity, priority, reason = await self.db.run(read)
         if identity is None:
             logger.info("hand-off %s: no verified patient, nothing written to the EHR", handoff_id)
             return False
@@ -117,12 +125,15 @@ class HandoffFlow:
         Raises service.NotHolder unless the clinician holds the conversation, and NotDelivered
         when it is logged but the channel refused it.
         """
-        with self.session_factory() as session:
+
+        def log(session: Session) -> tuple[str, int]:
             handoff = service.get_handoff(session=session, handoff_id=handoff_id)
             if handoff.state != State.WITH_CLINICIAN or handoff.claimed_by != clinician_id:
                 raise service.NotHolder(handoff_id, clinician_id, handoff.claimed_by)
             conversation_id = handoff.conversation_id
-            first_id = self._log(session, conversation_id, [text], author="clinician")
+            return conversation_id, self._log(session, conversation_id, [text], author="clinician")
+
+        conversation_id, first_id = await self.db.run(log)
         sent = await self._deliver(conversation_id, [text], kind="clinician", first_id=first_id)
         try:
             await self.rasa.record_bot_messages(conversation_id, [text], "clinician")
@@ -137,13 +148,14 @@ class HandoffFlow:
 
     async def resolve(self, *, handoff_id: int, clinician_id: int, hand_back: bool) -> Handoff:
         """Resolve (holder only), then give the conversation back to Rasa."""
-        with self.session_factory() as session:
-            handoff = service.resolve(
+        handoff = await self.db.run(
+            lambda session: service.resolve(
                 session=session,
                 handoff_id=handoff_id,
                 clinician_id=clinician_id,
                 hand_back=hand_back,
             )
+        )
         self.live.publish({"type": "queue", "handoff_id": handoff_id})
         return await self.finish_pending_resume(handoff_id) or handoff
 
@@ -153,28 +165,38 @@ class HandoffFlow:
         Handing back, the assistant greets the patient; closing, it stays quiet until the
         patient writes again.
         """
-        with self.session_factory() as session:
-            handoff = service.get_handoff(session=session, handoff_id=handoff_id)
-            if handoff.state != State.RESOLVED:
-                return handoff
-            conversation_id, greet = handoff.conversation_id, handoff.outcome == "hand_back"
+        handoff = await self.db.run(
+            lambda session: service.get_handoff(session=session, handoff_id=handoff_id)
+        )
+        if handoff.state != State.RESOLVED:
+            return handoff
+        conversation_id, greet = handoff.conversation_id, handoff.outcome == "hand_back"
         said = [HAND_BACK_GREETING] if greet else []
         try:
             await self.rasa.resume(conversation_id, said)
         except AssistantUnavailable:
             logger.warning("hand-off %s: Rasa unreachable, resume left for later", handoff_id)
             return None
-        with self.session_factory() as session:
-            try:
-                handoff = service.hand_back(session=session, handoff_id=handoff_id)
-            except service.InvalidTransition:  # another request finished it first
-                return service.get_handoff(session=session, handoff_id=handoff_id)
-            first_id = self._log(session, conversation_id, said, author="bot") if said else None
-        if said:
+        handoff, first_id, finished_here = await self.db.run(
+            partial(self._hand_back, handoff_id, conversation_id, said)
+        )
+        if said and finished_here:
             await self._deliver(conversation_id, said, kind="reply", first_id=first_id)
         return handoff
 
     # --- helpers ----------------------------------------------------------------------------
+
+    def _hand_back(
+        self, handoff_id: int, conversation_id: str, said: list[str], session: Session
+    ) -> tuple[Handoff, int | None, bool]:
+        """(hand-off, id of the first greeting line, whether this call returned it to the
+        bot): when another request finished it first, that one sends the greeting."""
+        try:
+            handoff = service.hand_back(session=session, handoff_id=handoff_id)
+        except service.InvalidTransition:
+            return service.get_handoff(session=session, handoff_id=handoff_id), None, False
+        first_id = self._log(session, conversation_id, said, author="bot") if said else None
+        return handoff, first_id, True
 
     def _log(self, session: Session, conversation_id: str, texts: list[str], author: str) -> int:
         """Add outbound lines to the transcript; the id of the first."""
@@ -200,7 +222,7 @@ class HandoffFlow:
     ) -> int:
         try:
             return await deliver_to_conversation(
-                session_factory=self.session_factory,
+                db=self.db,
                 phone=self.phone,
                 telegram=self.telegram,
                 conversation_id=conversation_id,

@@ -4,6 +4,9 @@ The console's event stream (server-sent events) subscribes here; the hub publish
 patient writes during a hand-off and the console routes publish when the queue changes.
 Events carry ids only, never patient text: the console fetches the transcript itself, through
 its authenticated API. Publishing is safe from any thread (sync routes run in a thread pool).
+
+`LiveHub` reaches the streams and sockets of this process only. With several hub workers
+(`REDIS_URL` set), `backend/handoff/live_redis.py` relays the same calls to the other workers.
 """
 
 from __future__ import annotations
@@ -15,6 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WebchatPush = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What `push_webchat` knows when it returns.
+
+    `tabs_here`: the patient's tabs on this worker that took the frame. `relayed`: the frame
+    was also handed to Redis for the tabs other workers hold, whose number is not known here
+    (they deliver it a moment later). With neither, no tab was open: the message is in the
+    transcript, which the widget replays as `history` when the patient comes back.
+    """
+
+    tabs_here: int
+    relayed: bool = False
 
 
 @dataclass
@@ -41,10 +58,21 @@ class LiveHub:
 
     @property
     def subscriber_count(self) -> int:
+        """Console streams open on this worker."""
         return len(self._subscribers)
+
+    async def start(self) -> None:
+        """Called once the event loop runs (app start-up); nothing to do within one process."""
+
+    async def close(self) -> None:
+        """Called at shut-down (`Services.close`); nothing to do within one process."""
 
     def publish(self, event: dict[str, Any]) -> None:
         """Hand `event` to every console stream; a stream that fell behind loses it."""
+        self._fan_out(event)
+
+    def _fan_out(self, event: dict[str, Any]) -> None:
+        """Hand `event` to the console streams of this worker (from any thread)."""
         for subscriber in list(self._subscribers):
             with contextlib.suppress(RuntimeError):  # its loop has closed
                 subscriber.loop.call_soon_threadsafe(_offer, subscriber.queue, event)
@@ -60,8 +88,13 @@ class LiveHub:
         else:
             self._webchat.pop(conversation_id, None)
 
-    async def push_webchat(self, conversation_id: str, frame: dict[str, Any]) -> int:
-        """Send `frame` to every open tab of the conversation; how many received it."""
+    async def push_webchat(self, conversation_id: str, frame: dict[str, Any]) -> PushOutcome:
+        """Send `frame` to every open tab of the conversation (callers need not look at the
+        outcome: a patient with no tab open sees the message in the history later)."""
+        return PushOutcome(await self._push_here(conversation_id, frame))
+
+    async def _push_here(self, conversation_id: str, frame: dict[str, Any]) -> int:
+        """Send `frame` to the conversation's tabs on this worker; how many received it."""
         sent = 0
         for push in list(self._webchat.get(conversation_id, [])):
             try:

@@ -2,39 +2,42 @@
 
 Every outbound message of every kind (a reply, outreach, a clinician's message) goes through
 `PhoneOutbound.deliver`, which checks the number's STOP/START consent before anything leaves,
-renders the replies for the channel and records each body's delivery. The transport is
-Twilio when an account is configured and the development outbox otherwise, chosen once at
-start-up (backend/services.py).
+renders the replies for the channel and records each body's delivery. The transport
+(backend/hub/transports.py) is Twilio when an account is configured and the development
+outbox otherwise, chosen once at start-up (backend/services.py).
 
 WhatsApp allows free text only within 24 hours of the patient's last message; outside that
 window only approved templates (a Content API sid per message kind, plus variables) may be
 sent, and `deliver` refuses free text with `FreeTextRefused`.
+
+The consent checks and delivery records are short `DbWork` steps (backend/db/work.py): no
+database connection is held while a provider takes a message.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioRestException
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation, DevOutboxMessage, OutboundDelivery, as_utc, utcnow
+from backend.db.models import Conversation, OutboundDelivery, as_utc, utcnow
+from backend.db.work import DbWork
 from backend.hub.keywords import PHONE_CHANNELS, is_opted_out
+from backend.hub.transports import Transport
 from channels.base import Reply
-from channels.twilio.client import ChannelNotConfigured, TwilioMessenger
+from channels.twilio.client import ChannelNotConfigured
 from channels.twilio.render import render_for_channel
 
 logger = logging.getLogger(__name__)
 WHATSAPP_WINDOW = timedelta(hours=24)
 _SEND_ERRORS = (TwilioRestException, ChannelNotConfigured)
-DEV_ID_PREFIX = "dev-"  # the development outbox's stand-in for a provider's message id
 # Twilio's clock and ours differ: what the provider took is looked for from a little earlier
 # than a claim (what the hub recorded in that margin is recognised by its id).
 CLOCK_MARGIN = timedelta(minutes=2)
@@ -57,118 +60,18 @@ class UnknownTemplate(LookupError):
     """No Content API sid is configured for this message kind (TWILIO_WHATSAPP_TEMPLATES)."""
 
 
-class Transport(Protocol):
-    """Hands one message to a provider; returns (provider message id, status)."""
-
-    def send(self, *, channel: str, to: str, body: str) -> tuple[str | None, str]: ...
-
-    def send_template(
-        self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]
-    ) -> tuple[str | None, str]: ...
-
-    def sent_since(self, *, channel: str, to: str, since: datetime) -> set[str]:
-        """The provider ids of messages to `to` on `channel` it took at or after `since`."""
-        ...
-
-
-class TwilioTransport:
-    """Bodies go out through Twilio's Messages API."""
-
-    def __init__(self, messenger: TwilioMessenger) -> None:
-        self._messenger = messenger
-
-    def send(self, *, channel: str, to: str, body: str) -> tuple[str | None, str]:
-        return self._messenger.send(channel=channel, to=to, body=body), "queued"
-
-    def send_template(
-        self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]
-    ) -> tuple[str | None, str]:
-        sid = self._messenger.send_template(
-            channel=channel, to=to, content_sid=content_sid, variables=variables
-        )
-        return sid, "queued"
-
-    def sent_since(self, *, channel: str, to: str, since: datetime) -> set[str]:
-        return self._messenger.sent_since(channel=channel, to=to, since=since)
-
-
-class DevOutboxTransport:
-    """No provider configured: bodies are kept (encrypted) for the development outbox."""
-
-    def __init__(self, *, session_factory: sessionmaker[Session], cipher: Cipher) -> None:
-        self._sessions = session_factory
-        self._cipher = cipher
-
-    def send(self, *, channel: str, to: str, body: str) -> tuple[str | None, str]:
-        """Keep the message; its id in the outbox ("dev-<n>") stands for the provider's."""
-        with self._sessions() as session:
-            row = DevOutboxMessage(
-                channel=channel,
-                to_ciphertext=self._cipher.encrypt(to),
-                text_ciphertext=self._cipher.encrypt(body),
-            )
-            session.add(row)
-            session.commit()
-            return f"{DEV_ID_PREFIX}{row.id}", "outbox"
-
-    def sent_since(self, *, channel: str, to: str, since: datetime) -> set[str]:
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(DevOutboxMessage).where(
-                    DevOutboxMessage.channel == channel, DevOutboxMessage.created_at >= since
-                )
-            ).all()
-            return {
-                f"{DEV_ID_PREFIX}{row.id}"
-                for row in rows
-                if self._cipher.decrypt(row.to_ciphertext) == to
-            }
-
-    def send_template(
-        self, *, channel: str, to: str, content_sid: str, variables: dict[str, str]
-    ) -> tuple[str | None, str]:
-        body = f"[template {content_sid}] {json.dumps(variables, ensure_ascii=False)}"
-        return self.send(channel=channel, to=to, body=body)
-
-
-@dataclass(frozen=True)
-class OutboxEntry:
-    """A message in the development outbox, decrypted."""
-
-    to: str
-    channel: str
-    text: str
-    at: datetime
-
-
-def dev_outbox(*, session: Session, cipher: Cipher, limit: int = 200) -> list[OutboxEntry]:
-    """The latest messages of the development outbox, newest first."""
-    rows = session.scalars(
-        select(DevOutboxMessage).order_by(DevOutboxMessage.id.desc()).limit(limit)
-    ).all()
-    return [
-        OutboxEntry(
-            to=cipher.decrypt(row.to_ciphertext),
-            channel=row.channel,
-            text=cipher.decrypt(row.text_ciphertext),
-            at=row.created_at,
-        )
-        for row in rows
-    ]
-
-
 class PhoneOutbound:
     """The one way out to a phone number; refuses every message to an opted-out number."""
 
     def __init__(
         self,
         *,
-        session_factory: sessionmaker[Session],
+        db: DbWork,
         cipher: Cipher,
         transport: Transport,
         whatsapp_templates: dict[str, str] | None = None,
     ) -> None:
-        self._sessions = session_factory
+        self._db = db
         self._cipher = cipher
         self._transport = transport
         self._templates = dict(whatsapp_templates or {})
@@ -181,14 +84,10 @@ class PhoneOutbound:
         Nothing is sent to an opted-out number. Raises FreeTextRefused on WhatsApp outside
         the 24-hour window.
         """
-        with self._sessions() as session:
-            channel, phone, last_in = self._recipient(session, conversation_id)
-            bodies = [body for reply in replies for body in render_for_channel(reply, channel)]
-            if not bodies or self._blocked(session, conversation_id, channel, kind, phone):
-                return 0
-            if channel == "whatsapp" and _now() - last_in > WHATSAPP_WINDOW:
-                self._record(session, conversation_id, channel, kind, None, "blocked_window")
-                raise FreeTextRefused(conversation_id, last_in)
+        found = await self._db.run(partial(self._bodies, conversation_id, replies, kind))
+        if found is None:
+            return 0
+        channel, phone, bodies = found
         sent = 0
         for body in bodies:
             if not await self._hand_over(
@@ -197,6 +96,19 @@ class PhoneOutbound:
                 break
             sent += 1
         return sent
+
+    def _bodies(
+        self, conversation_id: str, replies: list[Reply], kind: str, session: Session
+    ) -> tuple[str, str, list[str]] | None:
+        """(channel, number, rendered bodies) for `deliver`; None when nothing may go."""
+        channel, phone, last_in = self._recipient(session, conversation_id)
+        bodies = [body for reply in replies for body in render_for_channel(reply, channel)]
+        if not bodies or self._blocked(session, conversation_id, channel, kind, phone):
+            return None
+        if channel == "whatsapp" and _now() - last_in > WHATSAPP_WINDOW:
+            self._record(session, conversation_id, channel, kind, None, "blocked_window")
+            raise FreeTextRefused(conversation_id, last_in)
+        return channel, phone, bodies
 
     async def deliver_template(
         self,
@@ -210,12 +122,17 @@ class PhoneOutbound:
         content_sid = self._templates.get(template)
         if content_sid is None:
             raise UnknownTemplate(f"no WhatsApp template is configured for {template!r}")
-        with self._sessions() as session:
+
+        def whatsapp_number(session: Session) -> str | None:
             channel, phone, _ = self._recipient(session, conversation_id)
             if channel != "whatsapp":
                 raise ValueError(f"templates are for WhatsApp, not {channel}")
-            if self._blocked(session, conversation_id, channel, kind, phone):
-                return 0
+            return None if self._blocked(session, conversation_id, channel, kind, phone) else phone
+
+        phone = await self._db.run(whatsapp_number)
+        if phone is None:
+            return 0
+        channel = "whatsapp"
         sent = await self._hand_over(
             conversation_id,
             channel,
@@ -233,9 +150,8 @@ class PhoneOutbound:
         """One SMS to a number other than the conversation's own (a one-time code goes to the
         phone on file in the EHR); recorded on `conversation_id`. False when the number opted
         out or the provider refused it. The body is never logged."""
-        with self._sessions() as session:
-            if self._blocked(session, conversation_id, "sms", kind, phone):
-                return False
+        if await self._db.run(lambda s: self._blocked(s, conversation_id, "sms", kind, phone)):
+            return False
         return await self._hand_over(
             conversation_id, "sms", kind, self._transport.send, to=phone, body=body
         )
@@ -247,11 +163,10 @@ class PhoneOutbound:
 
         None when the provider cannot be asked, or the conversation is not on a phone channel.
         """
-        with self._sessions() as session:
-            try:
-                channel, phone, _ = self._recipient(session, conversation_id)
-            except ValueError:
-                return None
+        try:
+            channel, phone, _ = await self._db.run(lambda s: self._recipient(s, conversation_id))
+        except ValueError:
+            return None
         try:
             taken = await asyncio.to_thread(
                 self._transport.sent_since, channel=channel, to=phone, since=since - CLOCK_MARGIN
@@ -262,7 +177,8 @@ class PhoneOutbound:
             return None
         if not taken:
             return False
-        with self._sessions() as session:
+
+        def record_unrecorded(session: Session) -> bool:
             recorded = set(
                 session.scalars(
                     select(OutboundDelivery.provider_message_id).where(
@@ -273,11 +189,14 @@ class PhoneOutbound:
             unrecorded = sorted(taken - recorded)
             for sid in unrecorded:
                 self._record(session, conversation_id, channel, "outreach", sid, "recovered")
-        return bool(unrecorded)
+            return bool(unrecorded)
 
-    def record_status(self, *, message_sid: str, status: str, error_code: str | None) -> bool:
+        return await self._db.run(record_unrecorded)
+
+    async def record_status(self, *, message_sid: str, status: str, error_code: str | None) -> bool:
         """Record a status callback; False when the message is not one the hub sent."""
-        with self._sessions() as session:
+
+        def record(session: Session) -> bool:
             row = session.scalars(
                 select(OutboundDelivery).where(OutboundDelivery.provider_message_id == message_sid)
             ).first()
@@ -288,6 +207,8 @@ class PhoneOutbound:
             row.updated_at = utcnow()
             session.commit()
             return True
+
+        return await self._db.run(record)
 
     def _recipient(self, session: Session, conversation_id: str) -> tuple[str, str, datetime]:
         """(channel, E.164 number, time of the patient's last message) of a phone conversation."""
@@ -316,11 +237,11 @@ class PhoneOutbound:
         except _SEND_ERRORS as exc:
             code = str(getattr(exc, "code", None) or "no_sender")
             logger.warning("message for %s not sent (%s)", conversation_id, code)
-            with self._sessions() as session:
-                self._record(session, conversation_id, channel, kind, None, "failed", code)
+            await self._db.run(
+                lambda s: self._record(s, conversation_id, channel, kind, None, "failed", code)
+            )
             return False
-        with self._sessions() as session:
-            self._record(session, conversation_id, channel, kind, sid, status)
+        await self._db.run(lambda s: self._record(s, conversation_id, channel, kind, sid, status))
         return True
 
     @staticmethod

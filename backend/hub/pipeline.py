@@ -131,6 +131,11 @@ class Hub:
         self.handoffs: HandoffFlow | None = None  # set by build_services
 
     @property
+    def pipeline_lock(self) -> threading.Lock:
+        """Held while the symptom pipeline runs (the screen here, triage in its route)."""
+        return self._screening
+
+    @property
     def cipher(self) -> Cipher:
         return self._cipher
 

@@ -2,15 +2,19 @@
 
 Replies to an inbound message are sent by its webhook route; everything sent later goes
 through `deliver_to_conversation`, which picks the conversation's channel sender, so the STOP
-check (SMS, WhatsApp) and the WhatsApp 24-hour rule apply to every kind of message.
+check (SMS, WhatsApp) and the WhatsApp 24-hour rule apply to every kind of message. Its
+database reads and writes are short `DbWork` steps, none held while a provider is called.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from backend.db.models import Conversation, Handoff, utcnow
+from backend.db.work import DbWork
 from backend.handoff.live import LiveHub
 from backend.hub.keywords import PHONE_CHANNELS
 from backend.hub.outbound import PhoneOutbound
@@ -32,7 +36,7 @@ class NoPushChannel(LookupError):
 
 async def deliver_to_conversation(
     *,
-    session_factory: sessionmaker[Session],
+    db: DbWork,
     phone: PhoneOutbound | None,
     telegram: TelegramOutbound | None,
     conversation_id: str,
@@ -51,11 +55,7 @@ async def deliver_to_conversation(
     messages in the log): the patient cannot be called, so they are queued and handed over
     with the next webhook answer (docs/handoff.md, "Replies on REST and web chat").
     """
-    with session_factory() as session:
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None:
-            raise LookupError(f"no conversation {conversation_id}")
-        channel = conversation.channel
+    channel = await db.run(partial(_channel_of, conversation_id))
     if channel in PHONE_CHANNELS and phone is not None:
         return await phone.deliver(conversation_id=conversation_id, replies=replies, kind=kind)
     if channel == TELEGRAM and telegram is not None:
@@ -69,25 +69,29 @@ async def deliver_to_conversation(
             await live.push_webchat(conversation_id, frame)
         return len(replies)
     if channel == rest.CHANNEL and first_message_id is not None:
-        queue_for_pull(session_factory, conversation_id, first_message_id)
+        await db.run(partial(queue_for_pull, conversation_id, first_message_id))
         return len(replies)
     raise NoPushChannel(conversation_id, channel)
 
 
-def queue_for_pull(
-    session_factory: sessionmaker[Session], conversation_id: str, first_message_id: int
-) -> None:
+def _channel_of(conversation_id: str, session: Session) -> str:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise LookupError(f"no conversation {conversation_id}")
+    return conversation.channel
+
+
+def queue_for_pull(conversation_id: str, first_message_id: int, session: Session) -> None:
     """Mark the conversation's messages from `first_message_id` on as not yet received by a
     REST patient (on the conversation's latest hand-off: unprompted messages belong to one)."""
-    with session_factory() as session:
-        handoff = session.scalars(
-            select(Handoff)
-            .where(Handoff.conversation_id == conversation_id)
-            .order_by(Handoff.id.desc())
-            .limit(1)
-        ).first()
-        if handoff is None:
-            raise NoPushChannel(conversation_id, rest.CHANNEL)
-        if handoff.patient_unread_from is None:
-            handoff.patient_unread_from = first_message_id
-            session.commit()
+    handoff = session.scalars(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation_id)
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    ).first()
+    if handoff is None:
+        raise NoPushChannel(conversation_id, rest.CHANNEL)
+    if handoff.patient_unread_from is None:
+        handoff.patient_unread_from = first_message_id
+        session.commit()

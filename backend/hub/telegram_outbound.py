@@ -1,20 +1,23 @@
 """Sending to Telegram chats with python-telegram-bot's `Bot` (or the development outbox).
 
 The Bot talks to `TELEGRAM_API_BASE_URL` (tests: a local double of the Bot API). With no bot
-token configured, messages go to the development outbox instead.
+token configured, messages go to the development outbox instead. The database (the chat id,
+the outbox) is used in short `DbWork` steps, never while Telegram is being called.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
 from backend.core.crypto import Cipher
 from backend.db.models import Conversation
-from backend.hub.outbound import DevOutboxTransport
+from backend.db.work import DbWork
+from backend.hub.transports import keep_in_outbox
 from channels.base import Reply
 from channels.telegram import CHANNEL, inline_keyboard
 
@@ -28,25 +31,20 @@ class TelegramOutbound:
     def __init__(
         self,
         *,
-        session_factory: sessionmaker[Session],
+        db: DbWork,
         cipher: Cipher,
         bot_token: str,
         api_base_url: str = "https://api.telegram.org",
     ) -> None:
-        self._sessions = session_factory
+        self._db = db
         self._cipher = cipher
         self._bot = (
             Bot(bot_token, base_url=f"{api_base_url.rstrip('/')}/bot") if bot_token else None
         )
-        self._outbox = DevOutboxTransport(session_factory=session_factory, cipher=cipher)
 
     async def deliver(self, *, conversation_id: str, replies: list[Reply]) -> int:
         """Send `replies` to the conversation's chat; the count of messages sent."""
-        with self._sessions() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None or conversation.channel != CHANNEL:
-                raise ValueError(f"conversation {conversation_id} is not a Telegram chat")
-            chat_id = self._cipher.decrypt(conversation.address_ciphertext)
+        chat_id = await self._db.run(partial(self._chat_id, conversation_id))
         sent = 0
         for reply in replies:
             if not await self.send_text(chat_id=chat_id, reply=reply):
@@ -54,11 +52,20 @@ class TelegramOutbound:
             sent += 1
         return sent
 
+    def _chat_id(self, conversation_id: str, session: Session) -> str:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or conversation.channel != CHANNEL:
+            raise ValueError(f"conversation {conversation_id} is not a Telegram chat")
+        return self._cipher.decrypt(conversation.address_ciphertext)
+
     async def send_text(self, *, chat_id: str, reply: Reply) -> bool:
         """Send one reply (buttons as an inline keyboard); False when Telegram refused it."""
         if self._bot is None:
             options = "".join(f"\n[{b['title']}]" for b in reply.buttons)
-            self._outbox.send(channel=CHANNEL, to=chat_id, body=reply.text + options)
+            body = reply.text + options
+            await self._db.run(
+                lambda s: keep_in_outbox(s, self._cipher, channel=CHANNEL, to=chat_id, body=body)
+            )
             return True
         markup = None
         if reply.buttons:

@@ -31,7 +31,7 @@ async def confirm_appointment(services: ServicesDep, body: ConfirmRequest) -> Co
     """Record that the patient will attend a booked appointment (AppointmentResponse)."""
     if services.ehr is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "ehr_unavailable")
-    with patient_subject(
+    async with patient_subject(
         services,
         conversation_id=body.conversation_id,
         action=ACTION,
@@ -41,5 +41,5 @@ async def confirm_appointment(services: ServicesDep, body: ConfirmRequest) -> Co
         await services.ehr.confirm_attendance(
             appointment_id=body.appointment_id, patient_id=subject.patient_id
         )
-        subject.audit(ACTION, "success")
+        await subject.audit(ACTION, "success")
     return ConfirmPublic(confirmed=True)

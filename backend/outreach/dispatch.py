@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.core.crypto import Cipher
 from backend.db.models import Conversation, OutreachOutbox, PhoneConsent, as_utc
+from backend.db.work import DbWork
 from backend.ehr import Ehr
 from backend.ehr.errors import EhrError
 from backend.hub.keywords import PHONE_CHANNELS, phone_hash
@@ -63,6 +64,7 @@ class Outcome:
 @dataclass
 class Dispatcher:
     session_factory: sessionmaker[Session]
+    db: DbWork  # the channel senders' database steps (the same DbWork as `phone`'s)
     cipher: Cipher
     ehr: Ehr
     rasa: IntentTrigger
@@ -352,7 +354,7 @@ class Dispatcher:
                 )
             else:
                 count = await deliver_to_conversation(
-                    session_factory=self.session_factory,
+                    db=self.db,
                     phone=self.phone,
                     telegram=self.telegram,
                     conversation_id=conversation_id,

@@ -1,16 +1,14 @@
 """Refill requests: one Task per medication per day, and what the patient is told.
 
 A second request for the same prescription within `DUPLICATE_WINDOW` (or while the first is
-still open) returns the first Task. Two requests racing in the same backend process are
-serialised by a per-prescription lock; the EHR port itself also returns an open Task instead
-of creating a second one, which covers several backend processes in all but a narrow window.
+still open) returns the first Task. Two racing requests are serialised by a per-prescription
+lock (`refill_locks.py`): in memory within one backend process, in Redis across hub workers
+(`Services.refill_locks`). The EHR port itself also returns an open Task instead of creating a
+second one.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,6 +16,7 @@ from backend.ehr.domain import Medication, RefillTask
 from backend.ehr.port import Ehr
 
 from .medications import review_reason
+from .refill_locks import LocalRefillLocks, RefillLocks
 from .results import format_day
 
 DUPLICATE_WINDOW = timedelta(hours=24)
@@ -60,19 +59,8 @@ class RefillOutcome:
     review_reason: str | None
 
 
-_locks: dict[str, asyncio.Lock] = {}
-
-
-@asynccontextmanager
-async def _one_at_a_time(key: str) -> AsyncIterator[None]:
-    """Serialise refill requests for one prescription within this process."""
-    lock = _locks.setdefault(key, asyncio.Lock())
-    try:
-        async with lock:
-            yield
-    finally:
-        if not lock.locked() and _locks.get(key) is lock:
-            del _locks[key]  # no stale locks bound to an old event loop
+# For callers that pass no `locks`: this process's requests only.
+_IN_PROCESS = LocalRefillLocks()
 
 
 def earlier_request(
@@ -99,14 +87,20 @@ async def request_refill(
     medication_request_id: str,
     pharmacy: str | None,
     now: datetime,
+    locks: RefillLocks | None = None,
 ) -> RefillOutcome:
-    """Find the earlier request or create the refill Task (marked for review when needed)."""
+    """Find the earlier request or create the refill Task (marked for review when needed).
+
+    `locks`: `Services.refill_locks`, shared by every hub worker when Redis is configured;
+    without, the requests of this process are serialised among themselves only.
+    """
     medications = await ehr.medication_requests(patient_id=patient_id)
     medication = next((m for m in medications if m.id == medication_request_id), None)
     if medication is None:
         raise UnknownMedication(medication_request_id)
     reason = review_reason(medication, now.date())
-    async with _one_at_a_time(f"{patient_id}/{medication_request_id}"):
+    one_at_a_time = _IN_PROCESS if locks is None else locks
+    async with one_at_a_time.hold(f"{patient_id}/{medication_request_id}"):
         earlier = earlier_request(
             await ehr.refill_tasks(patient_id=patient_id), medication_request_id, now
         )

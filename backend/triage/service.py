@@ -14,7 +14,7 @@ from backend.core.errors import UnknownConversation
 from backend.db.models import Conversation, Handoff, TriageRecord
 from backend.handoff.service import open_handoff
 from backend.handoff.states import Reason
-from symptom_rules import Engine, EngineConfig, TriageResult, triage
+from symptom_rules import Engine, EngineConfig, TriageResult
 
 # Levels that put the conversation in the clinicians' queue (the reason sets the priority:
 # emergencies urgent, same-day consultations high).
@@ -47,19 +47,24 @@ class TriageStep:
     handoff: tuple[Handoff, bool] | None = None  # (hand-off, newly created) when escalated
 
 
-def triage_step(
+def require_conversation(*, session: Session, conversation_id: str) -> None:
+    """Raises UnknownConversation unless the conversation exists."""
+    if session.get(Conversation, conversation_id) is None:
+        raise UnknownConversation(conversation_id)
+
+
+def record_decision(
     *,
     session: Session,
     cipher: Cipher,
-    engine: Engine,
     conversation_id: str,
     complaint: str,
     answers: dict[str, str],
+    result: TriageResult,
 ) -> TriageStep:
-    """Triage the complaint with the answers so far; store the decision once it is made."""
-    if session.get(Conversation, conversation_id) is None:
-        raise UnknownConversation(conversation_id)
-    result = triage(complaint, answers=answers, engine=engine)
+    """Store a finished decision for clinicians (and queue an emergency); nothing is stored
+    while a question is still to be asked. The triage itself (`triage`) is the caller's:
+    it is CPU work, kept apart from this database step."""
     if result.disposition is None:
         return TriageStep(result, None)
     summary = {

@@ -17,7 +17,7 @@ from backend.db.models import DevOutboxMessage
 from backend.ehr.domain import PatientSummary
 from backend.ehr.fake import InMemoryEhr
 from backend.hub import transcript
-from backend.hub.outbound import dev_outbox
+from backend.hub.transports import dev_outbox
 from backend.main import create_app
 from backend.services import Services, build_services
 from channels.base import InboundMessage

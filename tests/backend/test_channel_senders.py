@@ -27,7 +27,7 @@ def conversation_on(services: Services, channel: str) -> str:
 
 async def send(services: Services, conversation_id: str, text: str) -> int:
     return await deliver_to_conversation(
-        session_factory=services.session_factory,
+        db=services.db,
         phone=services.phone_outbound,
         telegram=services.telegram,
         conversation_id=conversation_id,

@@ -63,6 +63,13 @@ def verify(services: Services, conversation_id: str, patient_id: str = "pat-ann"
         )
 
 
+def drain(client: TestClient, services: Services) -> None:
+    """Wait for the background EHR writes on the app's event loop, where they run (they
+    wait for a database thread, so they are not done when the route answers)."""
+    assert client.portal is not None and services.handoffs is not None
+    client.portal.call(services.handoffs.drain)
+
+
 def ehr_resources(ehr: InMemoryEhr, resource_type: str) -> list[dict]:
     return [r for (kind, _), r in ehr._db.items() if kind == resource_type]
 
@@ -143,8 +150,7 @@ async def test_a_normal_escalation_gets_a_routine_task_and_no_flag(
     conversation_id = patient_says(client, services, "hello")
     verify(services, conversation_id)
     handoff = escalate(client, conversation_id, "patient_request")
-    assert services.handoffs is not None
-    await services.handoffs.drain()  # the route wrote it in the background
+    drain(client, services)  # the route wrote it in the background
     tasks = ehr_resources(ehr, "Task")
     assert [t["priority"] for t in tasks] == ["routine"]
     assert ehr_resources(ehr, "Flag") == []
@@ -159,8 +165,7 @@ async def test_an_ehr_that_is_down_does_not_block_the_handoff(
     ehr.fail_next = EhrUnavailable("Task", "create")
     handoff = escalate(client, conversation_id, "patient_request")
     assert handoff["state"] == "waiting"
-    assert services.handoffs is not None
-    await services.handoffs.drain()
+    drain(client, services)
     assert ehr_resources(ehr, "Task") == []
     assert "EHR write failed" in caplog.text and "pat-ann" not in caplog.text
 

@@ -51,7 +51,7 @@ def make_bench(settings: Settings) -> Iterator[Bench]:
     world, client = make_world(settings)
     clock = Clock(utcnow())
     desk = IdentityDesk(
-        session_factory=world.services.session_factory,
+        db=world.services.db,
         cipher=world.services.cipher,
         ehr=world.ehr,
         phone=world.services.phone_outbound,

@@ -55,6 +55,7 @@ def runtime_for(clinic: Clinic, clock: datetime | None = None) -> OutreachRuntim
     engine = make_engine(clinic.settings.effective_database_url)
     dispatcher = Dispatcher(
         session_factory=clinic.session_factory,
+        db=clinic.dispatcher.db,
         cipher=clinic.cipher,
         ehr=clinic.ehr,
         rasa=clinic.rasa,

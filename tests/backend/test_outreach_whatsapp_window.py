@@ -40,7 +40,7 @@ def silent_whatsapp_clinic(tmp_path: Path, templates: dict[str, str]) -> tuple[C
             conversation_id=conversation.id,
         )
     clinic.dispatcher.phone = PhoneOutbound(
-        session_factory=clinic.session_factory,
+        db=clinic.dispatcher.db,
         cipher=clinic.cipher,
         transport=clinic.provider,
         whatsapp_templates=templates,

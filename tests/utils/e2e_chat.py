@@ -19,6 +19,7 @@ from itertools import count
 from typing import Any, Protocol
 
 import httpx
+import psycopg
 from websockets.sync.client import ClientConnection, connect
 
 from backend.ehr import FhirHttpEhr
@@ -26,6 +27,7 @@ from backend.ehr.domain import Appointment, PatientSummary
 from backend.ehr.errors import NotFound
 from backend.identity.phones import to_e164
 from scripts.stack import StackConfig
+from scripts.stack_scaled import postgres
 from tests.utils.twilio_double import form_body, sign
 
 TWILIO_AUTH_TOKEN = "e2e-twilio-auth-token-0123456789"
@@ -87,11 +89,17 @@ class RestChat:
 
 def latest_rasa_events(stack: StackConfig, count: int = 40) -> str:
     """The last events Rasa stored (any conversation): what it understood and did, to explain
-    a failed expectation."""
-    with sqlite3.connect(stack.var_dir / "rasa" / "tracker.db") as connection:
-        rows = connection.execute(
-            "SELECT data FROM events ORDER BY id DESC LIMIT ?", (count,)
-        ).fetchall()
+    a failed expectation. The scaled profile's tracker store is on PostgreSQL."""
+    if stack.scaled:
+        url = postgres(stack).postgres_url(stack.rasa_db)
+        with psycopg.connect(url) as pg:
+            query = "SELECT data FROM events ORDER BY id DESC LIMIT %s"
+            rows = pg.execute(query, (count,)).fetchall()
+    else:
+        with sqlite3.connect(stack.var_dir / "rasa" / "tracker.db") as connection:
+            rows = connection.execute(
+                "SELECT data FROM events ORDER BY id DESC LIMIT ?", (count,)
+            ).fetchall()
     lines = []
     for (data,) in reversed(rows):
         event = json.loads(data)

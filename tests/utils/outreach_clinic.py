@@ -14,6 +14,7 @@ from backend.core.config import Settings
 from backend.core.crypto import Cipher
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine, make_session_factory
+from backend.db.work import DbWork
 from backend.ehr import codes
 from backend.ehr.fake import InMemoryEhr
 from backend.hub import transcript
@@ -164,9 +165,11 @@ def open_clinic(
         remember_contact(
             session=session, cipher=cipher, patient_id=PATIENT, conversation_id=conversation_id
         )
-    phone = PhoneOutbound(session_factory=session_factory, cipher=cipher, transport=provider)
+    db = DbWork(session_factory, threads=settings.db_threads)
+    phone = PhoneOutbound(db=db, cipher=cipher, transport=provider)
     dispatcher = Dispatcher(
         session_factory=session_factory,
+        db=db,
         cipher=cipher,
         ehr=ehr,
         rasa=rasa,

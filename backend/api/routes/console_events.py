@@ -3,6 +3,8 @@
 `GET /console/api/events` needs a clinician session like every console route; the stream
 re-checks the session every heartbeat and ends when it has expired or been signed out.
 Events carry hand-off ids only: the page then fetches the queue or transcript it shows.
+A stream lasts as long as the page is open, so it holds no database session: the session
+checks are short `DbWork` steps (backend/db/work.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from backend.api.console_auth import CurrentClinician, SessionCookie
+from backend.api.console_auth import AsyncClinician, SessionCookie
 from backend.api.deps import ServicesDep
 from backend.handoff.auth import clinician_for_token
 from backend.services import Services
@@ -23,9 +25,11 @@ router = APIRouter(prefix="/console/api", tags=["console"])
 HEARTBEAT_S = 15.0
 
 
-def _still_signed_in(services: Services, token: str | None) -> bool:
-    with services.session_factory() as session:
-        return token is not None and clinician_for_token(session=session, token=token) is not None
+async def _still_signed_in(services: Services, token: str | None) -> bool:
+    if token is None:
+        return False
+    found = await services.db.run(lambda session: clinician_for_token(session=session, token=token))
+    return found is not None
 
 
 async def _stream(
@@ -38,7 +42,7 @@ async def _stream(
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=heartbeat_s)
             except TimeoutError:
-                if not _still_signed_in(services, token):
+                if not await _still_signed_in(services, token):
                     yield "event: signed_out\ndata: {}\n\n"
                     return
                 yield ": heartbeat\n\n"
@@ -51,7 +55,7 @@ async def _stream(
 @router.get("/events")
 async def console_events(
     request: Request,
-    _clinician: CurrentClinician,
+    _clinician: AsyncClinician,
     services: ServicesDep,
     token: SessionCookie = None,
 ) -> StreamingResponse:

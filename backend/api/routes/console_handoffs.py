@@ -1,4 +1,9 @@
-"""The clinicians' queue and what they do with a hand-off (signed-in clinicians only)."""
+"""The clinicians' queue and what they do with a hand-off (signed-in clinicians only).
+
+Plain `def` routes use the request's session (FastAPI runs them in its thread pool). The
+`async def` ones await the EHR, Rasa or a provider, so they use the database only in short
+`DbWork` steps (backend/db/work.py) and hold no session across those awaits.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from fastapi import APIRouter, HTTPException, status
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
-from backend.api.console_auth import CurrentClinician, SessionDep
+from backend.api.console_auth import AsyncClinician, CurrentClinician, SessionDep
 from backend.api.deps import ServicesDep
 from backend.db.models import Handoff
 from backend.handoff import notes, service
@@ -68,13 +73,11 @@ def _changed(services: Services, handoff: Handoff) -> None:
 
 
 @router.get("/queue")
-async def get_queue(
-    _clinician: CurrentClinician, session: SessionDep, services: ServicesDep
-) -> HandoffsPublic:
+async def get_queue(_clinician: AsyncClinician, services: ServicesDep) -> HandoffsPublic:
     """Waiting and held conversations, most urgent first, then longest waiting; with the
     patient's verified identity when there is one."""
 
-    def rows() -> tuple[list[HandoffPublic], dict[str, str]]:
+    def rows(session: Session) -> tuple[list[HandoffPublic], dict[str, str]]:
         handoffs = service.queue(session=session)
         data = [_public(session, services, row) for row in handoffs]
         if services.handoffs is None:
@@ -86,7 +89,7 @@ async def get_queue(
         )
         return data, verified
 
-    data, verified = await run_in_threadpool(rows)
+    data, verified = await services.db.run(rows)
     if services.handoffs is not None:
         for row in data:
             if row.conversation_id in verified:
@@ -140,8 +143,7 @@ def release_handoff(
 async def resolve_handoff(
     handoff_id: int,
     body: ResolveIn,
-    clinician: CurrentClinician,
-    session: SessionDep,
+    clinician: AsyncClinician,
     services: ServicesDep,
 ) -> HandoffPublic:
     """Finish a conversation you hold: hand it back to the assistant (which greets the
@@ -150,13 +152,12 @@ async def resolve_handoff(
         handoff = await _flow(services).resolve(
             handoff_id=handoff_id, clinician_id=clinician.id, hand_back=body.hand_back
         )
-    session.expire_all()
-    return _public(session, services, handoff)
+    return await services.db.run(lambda session: _public(session, services, handoff))
 
 
 @router.post("/handoffs/{handoff_id}/reply")
 async def reply_to_patient(
-    handoff_id: int, body: ReplyIn, clinician: CurrentClinician, services: ServicesDep
+    handoff_id: int, body: ReplyIn, clinician: AsyncClinician, services: ServicesDep
 ) -> ReplySentPublic:
     """Send a message to the patient on their own channel (holder only). It is recorded in the
     transcript and in the assistant's history; 502 when the channel refused it."""

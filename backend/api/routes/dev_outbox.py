@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
 from backend.api.deps import ServicesDep
-from backend.hub.outbound import dev_outbox
+from backend.hub.transports import dev_outbox
 
 router = APIRouter(prefix="/dev", tags=["development"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, status
@@ -9,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from backend.api.deps import ServiceCaller, ServicesDep, SettingsDep
 from backend.core.errors import UnknownConversation
-from backend.triage.service import triage_step
+from backend.triage.service import record_decision, require_conversation
+from symptom_rules import TriageResult, triage
 
 router = APIRouter(prefix="/internal", tags=["internal"], dependencies=[ServiceCaller])
 
@@ -64,22 +66,37 @@ async def triage_step_route(body: TriageIn, services: ServicesDep) -> TriagePubl
     emergency level queues the conversation for them (console and EHR told at once)."""
     if services.triage_engine is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "triage is not configured")
-    with services.session_factory() as session:
-        try:
-            step = triage_step(
-                session=session,
-                cipher=services.cipher,
-                engine=services.triage_engine,
-                conversation_id=body.conversation_id,
-                complaint=body.complaint,
-                answers=body.answers,
+    try:
+        await services.db.run(
+            lambda session: require_conversation(
+                session=session, conversation_id=body.conversation_id
             )
-        except UnknownConversation as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        )
+    except UnknownConversation as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    # CPU work, in a thread of its own (not a database thread: no connection is held) and
+    # under the lock the hub's red-flag screen takes: spaCy's pipeline is not made for two
+    # threads at once.
+    engine = services.triage_engine
+
+    def decide() -> TriageResult:
+        with services.hub.pipeline_lock:
+            return triage(body.complaint, answers=body.answers, engine=engine)
+
+    result = await asyncio.to_thread(decide)
+    step = await services.db.run(
+        lambda session: record_decision(
+            session=session,
+            cipher=services.cipher,
+            conversation_id=body.conversation_id,
+            complaint=body.complaint,
+            answers=body.answers,
+            result=result,
+        )
+    )
     if step.handoff is not None and services.handoffs is not None:
         handoff, created = step.handoff
         services.handoffs.opened(handoff, created=created)
-    result = step.result
     question = result.next_question
     return TriagePublic(
         next_question=(

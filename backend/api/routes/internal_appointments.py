@@ -8,8 +8,8 @@ access logs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,14 +53,14 @@ def desk_for(services: Services) -> AppointmentDesk:
     )
 
 
-@contextmanager
-def caller_for(
+@asynccontextmanager
+async def caller_for(
     services: Services, body: SubjectBody, action: str
-) -> Iterator[tuple[Subject, AppointmentDesk]]:
+) -> AsyncIterator[tuple[Subject, AppointmentDesk]]:
     """The patient the call may act on (backend/api/patient_access.py) and the desk; a slot
     or appointment no longer in the right state is a conflict (409)."""
     desk = desk_for(services)
-    with patient_subject(
+    async with patient_subject(
         services,
         conversation_id=body.conversation_id,
         action=action,
@@ -74,18 +74,20 @@ def caller_for(
 @router.post("/search")
 async def search_route(body: SearchIn, services: ServicesDep) -> SearchPublic:
     """Fold the patient's words into the request; the question still needed, or free slots."""
-    with caller_for(services, body, "read.slots") as (caller, desk):
+    async with caller_for(services, body, "read.slots") as (caller, desk):
         found = await desk.search(
             criteria=body.criteria.to_criteria(), text=body.text, exclude=frozenset(body.exclude)
         )
-        caller.audit("read.slots", "success", f"slots={len(found.slots)};alt={found.alternative}")
+        await caller.audit(
+            "read.slots", "success", f"slots={len(found.slots)};alt={found.alternative}"
+        )
         return found
 
 
 @router.post("/book")
 async def book_route(body: BookIn, services: ServicesDep) -> BookedPublic:
     """Book a free slot for the patient (or say it was taken and offer the next ones)."""
-    with caller_for(services, body, "write.appointment.book") as (caller, desk):
+    async with caller_for(services, body, "write.appointment.book") as (caller, desk):
         booked = await desk.book(
             patient_id=caller.patient_id,
             slot_id=body.slot_id,
@@ -93,32 +95,32 @@ async def book_route(body: BookIn, services: ServicesDep) -> BookedPublic:
             criteria=body.criteria.to_criteria(),
             channel=caller.channel,
         )
-        caller.audit("write.appointment.book", "success", booked.outcome)
+        await caller.audit("write.appointment.book", "success", booked.outcome)
         return booked
 
 
 @router.post("/list")
 async def list_route(body: SubjectBody, services: ServicesDep) -> ListPublic:
     """The patient's upcoming appointments."""
-    with caller_for(services, body, "read.appointments") as (caller, desk):
+    async with caller_for(services, body, "read.appointments") as (caller, desk):
         found = await desk.upcoming(patient_id=caller.patient_id, channel=caller.channel)
-        caller.audit("read.appointments", "success", f"count={len(found.appointments)}")
+        await caller.audit("read.appointments", "success", f"count={len(found.appointments)}")
         return found
 
 
 @router.post("/cancel")
 async def cancel_route(body: CancelIn, services: ServicesDep) -> CancelledPublic:
     """Cancel one of the patient's appointments (late cancellations are flagged)."""
-    with caller_for(services, body, "write.appointment.cancel") as (caller, desk):
+    async with caller_for(services, body, "write.appointment.cancel") as (caller, desk):
         done = await desk.cancel(patient_id=caller.patient_id, appointment_id=body.appointment_id)
-        caller.audit("write.appointment.cancel", "success", f"late={int(done.late)}")
+        await caller.audit("write.appointment.cancel", "success", f"late={int(done.late)}")
         return done
 
 
 @router.post("/reschedule")
 async def reschedule_route(body: RescheduleIn, services: ServicesDep) -> BookedPublic:
     """Move one of the patient's appointments to another free slot."""
-    with caller_for(services, body, "write.appointment.reschedule") as (caller, desk):
+    async with caller_for(services, body, "write.appointment.reschedule") as (caller, desk):
         moved = await desk.reschedule(
             patient_id=caller.patient_id,
             appointment_id=body.appointment_id,
@@ -126,18 +128,18 @@ async def reschedule_route(body: RescheduleIn, services: ServicesDep) -> BookedP
             criteria=body.criteria.to_criteria(),
             channel=caller.channel,
         )
-        caller.audit("write.appointment.reschedule", "success", moved.outcome)
+        await caller.audit("write.appointment.reschedule", "success", moved.outcome)
         return moved
 
 
 @router.post("/request")
 async def request_route(body: RequestIn, services: ServicesDep) -> RequestedPublic:
     """Ask the clinic's staff to find a time when nothing suitable was free."""
-    with caller_for(services, body, "write.appointment.request") as (caller, desk):
+    async with caller_for(services, body, "write.appointment.request") as (caller, desk):
         requested = await desk.request(
             patient_id=caller.patient_id,
             criteria=body.criteria.to_criteria(),
             reason=body.reason,
         )
-        caller.audit("write.appointment.request", "success")
+        await caller.audit("write.appointment.request", "success")
         return requested

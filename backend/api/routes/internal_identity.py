@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import date
+from functools import partial
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.orm import Session
 
 from backend.api.deps import ServiceCaller, ServicesDep
 from backend.core.errors import UnknownConversation
@@ -97,7 +99,7 @@ def _desk(services: Services) -> IdentityDesk:
     if services.ehr is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the EHR is not configured")
     return IdentityDesk(
-        session_factory=services.session_factory,
+        db=services.db,
         cipher=services.cipher,
         ehr=services.ehr,
         phone=services.phone_outbound,
@@ -173,26 +175,25 @@ async def identity_confirm(body: ConfirmIn, services: ServicesDep) -> StepOut:
     """The 6-digit code the patient received on the phone on file."""
     step = await _run(_desk(services).confirm(body.conversation_id, body.code))
     if step.outcome is Outcome.VERIFIED:
-        _reach_patient_here(services, body.conversation_id)
+        await services.db.run(partial(_reach_patient_here, services, body.conversation_id))
     return _step_out(step)
 
 
-def _reach_patient_here(services: Services, conversation_id: str) -> None:
+def _reach_patient_here(services: Services, conversation_id: str, session: Session) -> None:
     """Outreach (reminders, notices) goes to the conversation the patient last verified on,
     for the kinds the clinic's default consent covers (docs/outreach.md)."""
-    with services.session_factory() as session:
-        identity = verified_identity(
-            session=session, cipher=services.cipher, conversation_id=conversation_id
-        )
-        if identity is None:
-            return
-        remember_contact(
-            session=session,
-            cipher=services.cipher,
-            patient_id=identity.patient_id,
-            conversation_id=conversation_id,
-            consents=OutreachConfig.from_settings(services.settings).default_consents,
-        )
+    identity = verified_identity(
+        session=session, cipher=services.cipher, conversation_id=conversation_id
+    )
+    if identity is None:
+        return
+    remember_contact(
+        session=session,
+        cipher=services.cipher,
+        patient_id=identity.patient_id,
+        conversation_id=conversation_id,
+        consents=OutreachConfig.from_settings(services.settings).default_consents,
+    )
 
 
 @router.post("/end")

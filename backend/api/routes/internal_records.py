@@ -8,10 +8,12 @@ written to the access audit. What the patient is told is composed in backend/rec
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from backend.api.deps import ServiceCaller, ServicesDep
 from backend.api.patient_access import Subject, patient_subject
@@ -61,7 +63,7 @@ async def results_route(
 ) -> ResultsPublic:
     """Released lab results in plain language (values only where the channel allows)."""
     ehr = _ehr(services)
-    with patient_subject(
+    async with patient_subject(
         services, conversation_id=conversation_id, for_patient=for_patient, action="read.results"
     ) as subject:
         answer = await results.released_results(
@@ -72,9 +74,9 @@ async def results_route(
             web_chat_url=services.settings.public_base_url.rstrip("/") + "/",
         )
         detail = f"reports={answer.available};details={int(answer.details_shown)}"
-        subject.audit("read.results", "success", detail)
+        await subject.audit("read.results", "success", detail)
         if answer.critical:
-            _escalate_critical(services, subject, answer)
+            await services.db.run(partial(_escalate_critical, services, subject, answer))
     return ResultsPublic(
         messages=list(answer.messages),
         details_shown=answer.details_shown,
@@ -89,8 +91,11 @@ async def results_route(
     )
 
 
-def _escalate_critical(services: Services, subject: Subject, answer: results.ResultsAnswer) -> None:
-    """A clinician tells the patient about a critical result: queue the conversation."""
+def _escalate_critical(
+    services: Services, subject: Subject, answer: results.ResultsAnswer, session: Session
+) -> None:
+    """A clinician tells the patient about a critical result: queue the conversation (one
+    database step: the hand-off and its audit row)."""
     summary: dict[str, Any] = {
         "critical_results": [
             {
@@ -105,13 +110,18 @@ def _escalate_critical(services: Services, subject: Subject, answer: results.Res
         "note": "Critical result withheld by the assistant; please contact the patient.",
     }
     open_handoff(
-        session=subject.session,
+        session=session,
         cipher=services.cipher,
         conversation_id=subject.conversation_id,
         reason=Reason.CRITICAL_RESULT,
         summary=summary,
     )
-    subject.audit("handoff.critical_result", "success", f"reports={len(answer.critical)}")
+    subject.audit_in(
+        session,
+        action="handoff.critical_result",
+        outcome="success",
+        detail=f"reports={len(answer.critical)}",
+    )
 
 
 # -- medications -------------------------------------------------------------------------------
@@ -141,7 +151,7 @@ async def medications_route(
 ) -> MedicationsPublic:
     """The patient's active medications with dose instructions and refills remaining."""
     ehr = _ehr(services)
-    with patient_subject(
+    async with patient_subject(
         services,
         conversation_id=conversation_id,
         for_patient=for_patient,
@@ -151,7 +161,7 @@ async def medications_route(
             ehr=ehr, patient_id=subject.patient_id, today=utcnow().date()
         )
         earlier = await ehr.refill_tasks(patient_id=subject.patient_id)
-        subject.audit("read.medications", "success", f"count={len(active)}")
+        await subject.audit("read.medications", "success", f"count={len(active)}")
     pharmacies: list[str] = []
     for task in sorted(earlier, key=refills.authored, reverse=True):
         if task.pharmacy and task.pharmacy not in pharmacies:
@@ -198,7 +208,7 @@ async def request_refill_route(
 ) -> RefillPublic:
     """Send a refill request to the prescriber (200 with the earlier one if already asked)."""
     ehr = _ehr(services)
-    with patient_subject(
+    async with patient_subject(
         services,
         conversation_id=body.conversation_id,
         for_patient=body.for_patient,
@@ -212,11 +222,12 @@ async def request_refill_route(
                 medication_request_id=body.medication_request_id,
                 pharmacy=body.pharmacy.strip() if body.pharmacy else None,
                 now=now,
+                locks=services.refill_locks,  # shared by every hub worker when Redis is set
             )
         except refills.UnknownMedication as exc:
-            subject.audit("write.refill", "failure", "unknown_medication")
+            await subject.audit("write.refill", "failure", "unknown_medication")
             raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown_medication") from exc
-        subject.audit(
+        await subject.audit(
             "write.refill",
             "success",
             f"task={outcome.task.id};created={int(outcome.created)};"
@@ -255,12 +266,12 @@ async def refill_status_route(
 ) -> RefillsPublic:
     """Where the patient's refill requests stand (the Task status in the EHR)."""
     ehr = _ehr(services)
-    with patient_subject(
+    async with patient_subject(
         services, conversation_id=conversation_id, for_patient=for_patient, action="read.refills"
     ) as subject:
         tasks = await ehr.refill_tasks(patient_id=subject.patient_id)
         orders = await ehr.medication_requests(patient_id=subject.patient_id)
-        subject.audit("read.refills", "success", f"count={len(tasks)}")
+        await subject.audit("read.refills", "success", f"count={len(tasks)}")
     names = {m.id: m.name for m in orders}
     latest = refills.latest_per_medication(tasks)
     return RefillsPublic(

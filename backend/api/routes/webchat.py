@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
 from backend.hub import transcript
 from backend.hub.admission import Busy
@@ -74,24 +75,25 @@ class _ChatSocket:
             else webchat.new_session_token()
         )
         await self.send({"type": "session", "token": self.token})
-        with self.services.session_factory() as session:
-            conversation = transcript.find_conversation(
-                session=session,
-                cipher=self.services.cipher,
-                channel=webchat.CHANNEL,
-                address=self.token,
-            )
-            lines = (
-                []
-                if conversation is None
-                else transcript.transcript(
-                    session=session, cipher=self.services.cipher, conversation_id=conversation.id
-                )
-            )
-        if conversation is not None:
-            self.attach(conversation.id)
+        # Off the event loop, in a database step of its own (backend/db/work.py).
+        conversation_id, lines = await self.services.db.run(self._history)
+        if conversation_id is not None:
+            self.attach(conversation_id)
         history = [_entry(line) for line in lines]
         await self.send({"type": "history", "messages": history})
+
+    def _history(self, session: Session) -> tuple[str | None, list[transcript.LoggedMessage]]:
+        """(the conversation's id, its transcript); (None, []) for a new tab."""
+        cipher = self.services.cipher
+        conversation = transcript.find_conversation(
+            session=session, cipher=cipher, channel=webchat.CHANNEL, address=self.token
+        )
+        if conversation is None:
+            return None, []
+        lines = transcript.transcript(
+            session=session, cipher=cipher, conversation_id=conversation.id
+        )
+        return conversation.id, lines
 
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
