@@ -4,14 +4,28 @@ probe, the outbox reader for verification codes, and the seeded patients from th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from load_scripts import CODE, DUMMY_CODE, Conversation, Patient, code_in, eligible_patients
-from load_scripts import phone_key as _phone_key
-from load_stats import MessageResult, Probe, event_loop_figures, parse_retry_after
+from load_scripts import (
+    CODE,
+    DUMMY_CODE,
+    Conversation,
+    Patient,
+    code_in,
+    eligible_patients,
+    phone_key,
+)
+from load_stats import (
+    MessageResult,
+    Probe,
+    down_dependencies,
+    event_loop_figures,
+    parse_retry_after,
+)
 
 CODE_WAIT_S = 30.0  # how long a patient waits for the code's text message
 OUTBOX_EVERY_S = 1.0  # at most one outbox read a second, shared by every waiting patient
@@ -100,13 +114,13 @@ class CodeBox:
                 continue
             self.seen.add(_key(entry))
             if (code := code_in(str(entry.get("text", "")))) is not None:
-                self.codes.setdefault(_phone_key(str(entry.get("to", ""))), []).append(code)
+                self.codes.setdefault(phone_key(str(entry.get("to", ""))), []).append(code)
 
     async def wait(self, phone: str, timeout_s: float = CODE_WAIT_S) -> str | None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             await self._refresh()
-            if found := self.codes.get(_phone_key(phone)):
+            if found := self.codes.get(phone_key(phone)):
                 return found.pop()  # the newest: a new code voids the one before
             await asyncio.sleep(0.25)
         return None
@@ -128,15 +142,17 @@ async def converse(
     """One patient: each message once the previous one is answered (or has failed)."""
     sender = f"{plan.sender}-{target.name}"
     said, pending = "", len(plan.texts)
-    if plan.patient is not None and CODE in plan.texts:
+    if target.verifies and plan.patient is not None and CODE in plan.texts:
         tally.verify_wanted += 1
     try:
-        for text in plan.texts:
-            if text == CODE:
-                text = await _code(target, plan.patient, said, codes)
-                if text is None:  # not asked for one, or none arrived: skip this message
+        for planned in plan.texts:
+            text = planned
+            if planned == CODE:
+                code = await _code(target, plan.patient, said, codes)
+                if code is None:  # not asked for one, or none arrived: skip this message
                     pending -= 1
                     continue
+                text = code
             sending = time.perf_counter()
             try:
                 result, said = await send(client, target.url, sender, text, max_retries=max_retries)
@@ -174,18 +190,17 @@ async def probe_health(
             response = await client.get(url, timeout=1.0)
             elapsed = (time.perf_counter() - started) * 1000
             try:
-                loop = event_loop_figures(response.json())
+                body = response.json()
             except ValueError:
-                loop = {}
-            probes.append(Probe(elapsed, response.status_code == 200, loop))
+                body = None
+            loop, down = event_loop_figures(body), down_dependencies(body)
+            probes.append(Probe(elapsed, response.status_code, loop, down))
         except httpx.HTTPError:
-            probes.append(Probe((time.perf_counter() - started) * 1000, False))
+            probes.append(Probe((time.perf_counter() - started) * 1000, None))
         rest = 0.5 - (time.perf_counter() - started)
         if rest > 0:
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=rest)
-            except asyncio.TimeoutError:
-                pass
     return probes
 
 

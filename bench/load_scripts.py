@@ -19,25 +19,18 @@ FAMILY, GIVEN, BORN = "\x00family", "\x00given", "\x00born"
 DUMMY_CODE = "123456"
 CODE_IN_TEXT = re.compile(r"verification code is (\d{6})")
 
-TRIAGE = (
-    "hello",
-    "I have had a headache since yesterday",
-    "no",
-    "no",
-    "no",
-    "no",
-    "thanks",
-    "bye",
-)
+# Triage asks until it can decide: "no" to every question of the headache protocol is six
+# answers, of the cough protocol three (symptom_rules.triage), then self-care advice. A
+# triage cut short by a stray "thanks" can end in emergency guidance and a hand-off, which a
+# load run must not leave in the clinicians' console.
+TRIAGE = ("hello", "I have had a headache since yesterday", *("no",) * 6)
 SMALL_TALK = (
     "hi",
     "what can you do?",
     "are you a bot?",
-    "my stomach hurts",
-    "no",
-    "no",
+    "I have had a cough for 3 days",
+    *("no",) * 3,
     "thank you",
-    "bye",
 )
 VERIFIED_BOOKING = (
     "can I book an appointment",
@@ -113,8 +106,12 @@ def _patient(resource: Mapping[str, Any]) -> Patient | None:
 def eligible_patients(resources: Iterable[Mapping[str, Any]]) -> list[Patient]:
     """Patients with a phone nobody else has and a name + birth date no one else matches
     (FHIR name search matches prefixes), so verifying them never asks "which one are you"."""
-    everyone = [p for r in resources if r.get("resourceType", "Patient") == "Patient"
-                if (p := _patient(r)) is not None]
+    everyone = [
+        p
+        for r in resources
+        if r.get("resourceType", "Patient") == "Patient"
+        if (p := _patient(r)) is not None
+    ]
     phones: dict[str, int] = {}
     for p in everyone:
         phones[phone_key(p.phone)] = phones.get(phone_key(p.phone), 0) + 1
@@ -178,14 +175,19 @@ def fill(script: Sequence[str], patient: Patient | None, messages: int) -> tuple
 
 
 def plan_level(prefix: str, level: int, messages: int, pool: PatientPool) -> list[Conversation]:
-    """`level` conversations, the mixes in turn; sender ids start with `prefix`."""
+    """`level` conversations, the mixes in turn; sender ids start with `prefix`. A verified
+    mix needs a free patient and room for the code within `messages`, else it is unverified."""
     taken: set[str] = set()
     plan = []
     for i in range(level):
         script, fallback = MIXES[i % len(MIXES)]
-        patient = pool.take(taken) if fallback is not None else None
-        if fallback is not None and patient is None:
-            script = fallback
+        patient = None
+        if fallback is not None:
+            # Cut before the code, a birth date would only use up a code to the phone.
+            if CODE in script[:messages]:
+                patient = pool.take(taken)
+            if patient is None:
+                script = fallback
         plan.append(Conversation(f"{prefix}-{i}", fill(script, patient, messages), patient))
     return plan
 

@@ -164,25 +164,54 @@ def event_loop_figures(payload: Any, *, _path: str = "", _depth: int = 0) -> dic
     return found
 
 
+def down_dependencies(payload: Any) -> tuple[str, ...]:
+    """The dependencies a healthz body reports not ok (`{"dependencies": {"rasa": {"ok":
+    false}}}`), sorted; () when none or the body has no such part."""
+    dependencies = payload.get("dependencies") if isinstance(payload, Mapping) else None
+    if not isinstance(dependencies, Mapping):
+        return ()
+    return tuple(
+        sorted(
+            str(name)
+            for name, state in dependencies.items()
+            if isinstance(state, Mapping) and state.get("ok") is False
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Probe:
-    """One GET /healthz: its time (also when it failed) and whether it answered 200."""
+    """One GET /healthz: its time (also when it failed), its status (None: no answer within
+    the probe's timeout, or no connection), the loop figures and the dependencies down."""
 
     elapsed_ms: float
-    ok: bool
+    status: int | None
     loop: dict[str, float] = field(default_factory=dict)
+    down: tuple[str, ...] = ()
+
+    @property
+    def bad(self) -> bool:
+        return self.status != 200 or self.elapsed_ms > SLOW_PROBE_MS
 
 
 def summarize_probes(probes: Sequence[Probe]) -> dict[str, Any]:
-    """Count, max time, probes that failed or took over a second, and each loop figure's max."""
+    """Count, max time, bad probes (failed or over a second) split by why, how often each
+    dependency was reported down, and each loop figure's max."""
     loop: dict[str, float] = {}
+    down: dict[str, int] = {}
     for probe in probes:
         for key, value in probe.loop.items():
             loop[key] = max(value, loop.get(key, value))
+        for name in probe.down:
+            down[name] = down.get(name, 0) + 1
     return {
         "probes": len(probes),
         "max_ms": max((p.elapsed_ms for p in probes), default=None),
-        "bad": sum(1 for p in probes if not p.ok or p.elapsed_ms > SLOW_PROBE_MS),
+        "bad": sum(1 for p in probes if p.bad),
+        "no_answer": sum(1 for p in probes if p.status is None),
+        "not_200": sum(1 for p in probes if p.status is not None and p.status != 200),
+        "slow_200": sum(1 for p in probes if p.status == 200 and p.elapsed_ms > SLOW_PROBE_MS),
+        "down": down,
         "loop_max": loop,
     }
 
@@ -209,12 +238,23 @@ def format_row(s: Summary) -> str:
 
 
 def format_probes(label: str, summary: Mapping[str, Any]) -> str:
-    """`healthz during hub: 12 probes, max 8.1 ms, 0 failed or over 1 s[, loop ...]`."""
+    """`healthz during hub: 12 probes, max 8.1 ms, 0 failed or over 1 s[ (why)][; reported
+    down: rasa x3][; event loop max: lag_ms 3.2, turns_in_flight 8]` (figures under
+    `event_loop` lose that prefix)."""
     line = (
         f"healthz {label}: {summary['probes']} probes, max {_ms(summary['max_ms'])} ms, "
         f"{summary['bad']} failed or over 1 s"
     )
+    if summary["bad"]:
+        line += (
+            f" ({summary['no_answer']} no answer in 1 s, {summary['not_200']} not 200, "
+            f"{summary['slow_200']} slow 200)"
+        )
+    down: Mapping[str, int] = summary["down"]
+    if down:
+        line += "; reported down: " + ", ".join(f"{k} x{v}" for k, v in sorted(down.items()))
     loop: Mapping[str, float] = summary["loop_max"]
     if loop:
-        line += "; max " + ", ".join(f"{k} {v:g}" for k, v in sorted(loop.items()))
+        figures = (f"{k.removeprefix('event_loop.')} {v:g}" for k, v in sorted(loop.items()))
+        line += "; event loop max: " + ", ".join(figures)
     return line
