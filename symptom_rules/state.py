@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from . import news2
 from .answers import NO, UNSURE, YES, normalise_answer
 from .extraction import numbers
 from .extraction.pipeline import Extractor
@@ -100,6 +101,9 @@ def build_state(
             continue
         state.answered.add(question_id)
         apply_answer(state, extractor, question, raw)
+    scored = news2.score(state.facts, state.finding)
+    if scored is not None:
+        state.facts["news2_score"], state.facts["news2_single_max"] = map(float, scored)
     return state
 
 

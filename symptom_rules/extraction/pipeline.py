@@ -19,7 +19,7 @@ from spacy.tokens import Doc, Span
 
 from ..terms import parse_term, words
 from ..vocabulary import Vocabulary
-from . import anchored_matcher, numbers
+from . import anchored_matcher, numbers, vitals
 from .context_rules import ModifierDef
 from .patterns import compile_term
 from .tokenizer import NormalisingTokenizer
@@ -170,6 +170,10 @@ class Extractor:
             findings.append(Finding("fever", f"{facts['temperature_c']} °C", source="derived"))
         if facts.get("pain_score", 0.0) >= 8.0:  # type: ignore[operator]
             findings.append(Finding("severe", f"pain {facts['pain_score']}/10", source="derived"))
+        if facts.get("pain_score", 0.0) >= 9.0:  # type: ignore[operator]
+            findings.append(
+                Finding("extreme_pain", f"pain {facts['pain_score']}/10", source="derived")
+            )
         about_other = any(f.subject == "other" for f in findings) or _mentions_other(doc)
         return Extraction(tuple(findings), facts, about_other)
 
@@ -260,7 +264,14 @@ def _kind(pattern: list[dict[str, Any]]) -> str:
 
 
 def read_facts(text: str) -> dict[str, float | str]:
-    """Numeric facts in ``text`` (only those found)."""
+    """Numeric facts in ``text`` (only those found), vital signs included."""
+    facts: dict[str, float | str] = {}
+    for name, vital in vitals.READERS.items():
+        reading = vital(text)
+        if reading is not None:
+            facts[name] = reading
+    for start, end in vitals.blood_pressure_spans(text):  # "88/52" is not 88 weeks
+        text = text[:start] + " " * (end - start) + text[end:]
     readers = {
         "temperature_c": numbers.temperature_c,
         "age_years": numbers.age_years,
@@ -270,7 +281,6 @@ def read_facts(text: str) -> dict[str, float | str]:
         "tablets_taken": numbers.tablets_taken,
         "sex": numbers.sex,
     }
-    facts: dict[str, float | str] = {}
     for name, reader in readers.items():
         value = reader(text)
         if value is not None:
