@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +61,7 @@ class _Instance:
 
     base: str
     in_flight: int = 0
+    answered_at: float = -1e9  # time.monotonic() of its latest good answer
 
 
 class HttpRasaGateway:
@@ -86,6 +88,13 @@ class HttpRasaGateway:
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
+
+    def answered_within(self, base_url: str, seconds: float) -> bool:
+        """Whether the instance at `base_url` answered a request in the last `seconds`: under
+        load its health page may be slow while it keeps answering turns (/healthz)."""
+        base = base_url.rstrip("/")
+        now = time.monotonic()
+        return any(i.base == base and now - i.answered_at <= seconds for i in self._instances)
 
     def _connected(self) -> aiohttp.ClientSession:
         if self._session is None:  # created lazily: it must belong to the running event loop
@@ -122,7 +131,9 @@ class HttpRasaGateway:
                 raise AssistantUnavailable(operation, type(exc).__name__) from exc
             finally:
                 instance.in_flight -= 1
-            return _decoded(operation, response.status, body)
+            decoded = _decoded(operation, response.status, body)
+            instance.answered_at = time.monotonic()
+            return decoded
         assert refused is not None
         raise AssistantUnavailable(operation, type(refused).__name__) from refused
 

@@ -313,3 +313,19 @@ async def test_many_concurrent_turns_are_not_queued_behind_a_connection_cap(
     assert double.messages == 400
     assert double.most_in_flight == 200
     assert len(double.connections) == 200  # the second wave reused the first wave's
+
+
+async def test_an_instance_that_just_answered_a_turn_counts_as_up_for_health(
+    rasa: tuple[RasaDouble, str],
+) -> None:
+    """Under load Rasa's health page can be slower than the health check; its answers are
+    the better sign of life."""
+    _double, url = rasa
+    gateway = HttpRasaGateway([url, closed_port_url()], "secret-token", timeout_s=5)
+    try:
+        assert not gateway.answered_within(url, 10)
+        await gateway.send("c-1", "hello")
+        assert gateway.answered_within(url, 10)
+        assert not gateway.answered_within(closed_port_url(), 10)
+    finally:
+        await gateway.close()

@@ -17,6 +17,8 @@ from backend.services import Services
 router = APIRouter(tags=["health"])
 # A loop that woke this late in the last few seconds was blocked: the worker is not healthy.
 STALLED_MS = 1000.0
+# A Rasa instance that answered a turn this recently is up (its health page may lag).
+RASA_RECENT_S = 10.0
 
 
 class DependencyHealth(BaseModel):
@@ -59,6 +61,20 @@ def _http_check(services: Services, url: str) -> Check:
     return check
 
 
+def _rasa_check(services: Services, url: str) -> Check:
+    """A Rasa instance that answered a turn in the last few seconds is up, however slow its
+    health page is under load; otherwise its health page is asked."""
+    probe = _http_check(services, url.rstrip("/") + "/")
+    answered_within = getattr(services.rasa, "answered_within", None)
+
+    async def check() -> tuple[bool, str]:
+        if answered_within is not None and answered_within(url, RASA_RECENT_S):
+            return True, "answering turns"
+        return await probe()
+
+    return check
+
+
 def _check_database(services: Services) -> DependencyHealth:
     try:
         with services.engine.connect() as connection:
@@ -79,9 +95,7 @@ def _watch(services: Services) -> DependencyWatch:
 
         checks: dict[str, Check] = {"database": database}
         for n, url in enumerate(settings.rasa_instances):
-            checks["rasa" if n == 0 else f"rasa_{n + 1}"] = _http_check(
-                services, url.rstrip("/") + "/"
-            )
+            checks["rasa" if n == 0 else f"rasa_{n + 1}"] = _rasa_check(services, url)
         checks["actions"] = _http_check(services, settings.actions_url.rstrip("/") + "/health")
         checks["ehr"] = _http_check(services, settings.ehr_base_url.rstrip("/") + "/metadata")
         services.dependencies = DependencyWatch(checks)
