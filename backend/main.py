@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +38,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         else:
             built = services
         app.state.services = built
+        # What start-up built (spaCy's pipeline, the rules: ~190,000 objects) lives as long
+        # as the process: out of the collector's sight, a full collection no longer walks it
+        # (measured 180-220 ms each, a pause of the event loop, several a minute under load).
+        gc.collect()
+        gc.freeze()
         await built.start()
         await built.live.start()  # with Redis: hear the other workers' events from now on
         if built.telegram is not None and settings.telegram_bot_token:
