@@ -1,7 +1,8 @@
 """Train the Rasa model only when its inputs changed.
 
 The model is named after a hash of everything training reads (config, domain, training
-data, and the pinned Rasa version), so an unchanged project reuses the model it already has.
+data, the custom NLU components in bot/nlu/, and the pinned Rasa version), so an unchanged
+project reuses the model it already has.
 
     python scripts/model_cache.py path    # print the path the current inputs' model has
     python scripts/model_cache.py train   # validate + train unless that model exists
@@ -25,6 +26,7 @@ def inputs_hash() -> str:
     """SHA-256 over the training inputs' paths and bytes, in a stable order."""
     files = [ROOT / name for name in TRAINING_INPUTS]
     files += sorted((ROOT / "bot" / "data").rglob("*.yml"))
+    files += sorted((ROOT / "bot" / "nlu").glob("*.py"))  # custom NLU components
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())

@@ -44,7 +44,15 @@ CLINIC_TASKS = frozenset(
 
 
 async def parse_all(model: Path, texts: list[str]) -> list[str]:
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    # Rasa's structlog logs every parsed message (text included) at debug level unless it
+    # is configured: keep it at warnings so the held-out texts are never printed.
+    configure_structlog(logging.WARNING)
+    logging.getLogger("rasa").setLevel(logging.WARNING)
 
     agent = Agent.load(str(model))
     intents = []
