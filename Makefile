@@ -14,7 +14,7 @@ RASA         := .venv-rasa/bin/rasa
 EHR_URL      ?= http://127.0.0.1:8090/fhir
 PIP_FLAGS    := --disable-pip-version-check --progress-bar on
 
-.PHONY: help install run test test-backend test-actions test-rasa lint train migrate seed seed-import browser bench
+.PHONY: help install run run-scaled test test-backend test-actions test-rasa test-nlu lint train migrate seed seed-import browser bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ seed-import: install ## import Synthea bundles: make seed-import DIR=../shared/d
 run: install train ## install, train, migrate, seed and start all five processes
 	@$(PY) -m scripts.run
 
+run-scaled: install train ## the same, scaled: 2 hub workers, 2 Rasa instances, PostgreSQL, Redis
+	@$(PY) -m scripts.run --scaled
+
 # --- checks ------------------------------------------------------------------------------
 lint: .venv/.installed ## ruff (lint and format) over the whole tree, mypy over the code
 	$(PY) -m ruff check .
@@ -80,13 +83,20 @@ test-rasa: train ## rasa data validate + rasa test on the test stories
 	$(RASA) test core --model "$$($(PY_RASA) scripts/model_cache.py path)" \
 	  --stories tests/stories --fail-on-prediction-errors --out var/results
 
+test-nlu: train ## NLU: 2-fold cross-validation report + held-out score, failing below the floors
+	$(RASA) test nlu --nlu bot/data/nlu --config tests/nlu/config-cv.yml \
+	  --cross-validation --folds 2 --out var/results/nlu-cv --no-plot
+	$(PY_RASA) scripts/score_nlu_heldout.py --model "$$($(PY_RASA) scripts/model_cache.py path)" \
+	  --json var/results/nlu-heldout.json
+	$(PY_RASA) scripts/check_nlu_thresholds.py
+
 test-actions: .venv-rasa/.installed ## unit tests of the custom actions (Rasa's environment)
 	$(PY_RASA) -m pytest -q -p no:cacheprovider tests/actions
 
 test-backend: install browser train ## backend, channels, triage, EHR, end-to-end and browser tests
 	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/actions
 
-test: install browser lint test-actions test-rasa test-backend ## everything CI runs
+test: install browser lint test-actions test-rasa test-nlu test-backend ## everything CI runs
 
 bench: install train ## benchmarks (figures only; see bench/)
 	$(PY) bench/latency.py

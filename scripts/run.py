@@ -1,14 +1,20 @@
 """`make run`: start the whole system, say where to chat, stop everything on Ctrl-C.
 
-Settings come from `.env` (see .env.example); the ports are those of the URLs there.
+`make run-scaled` (`--scaled`, or PROFILE=scaled) starts the scaled profile instead: several
+hub workers and Rasa instances on PostgreSQL and Redis (scripts/stack_scaled.py).
+
+Settings come from `.env` (see .env.example), or from the environment, which wins; the ports
+are those of the URLs there.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,24 +22,43 @@ from dotenv import dotenv_values
 
 from scripts.model_cache import model_path
 from scripts.stack import ROOT, StackConfig, Supervisor, start_stack
+from scripts.stack_scaled import consecutive_free_ports, topology
 
 
 def _port(url: str | None, default: int) -> int:
     return (urlparse(url).port if url else None) or default
 
 
-def config_from_env() -> StackConfig:
-    """The stack as `.env` describes it (every value optional)."""
+def config_from_env(profile: str = "embedded") -> StackConfig:
+    """The stack as `.env` and the environment describe it (every value optional)."""
     values = {k: v for k, v in dotenv_values(ROOT / ".env").items() if v is not None}
-    var_dir = Path(values.get("VAR_DIR") or ROOT / "var")
-    return StackConfig(
-        var_dir=var_dir.resolve(),
+
+    def setting(name: str, default: str = "") -> str:
+        return os.environ.get(name) or values.get(name) or default
+
+    config = StackConfig(
+        var_dir=Path(setting("VAR_DIR") or ROOT / "var").resolve(),
         model=model_path(),
-        backend_port=_port(values.get("BACKEND_URL"), 8000),
-        rasa_port=_port(values.get("RASA_URL"), 5005),
-        actions_port=_port(values.get("ACTIONS_URL"), 5055),
-        ehr_port=_port(values.get("EHR_BASE_URL"), 8090),
+        backend_port=_port(setting("BACKEND_URL"), 8000),
+        rasa_port=_port(setting("RASA_URL"), 5005),
+        actions_port=_port(setting("ACTIONS_URL"), 5055),
+        ehr_port=_port(setting("EHR_BASE_URL"), 8090),
         env=values,
+    )
+    if profile != "scaled":
+        return config
+    instances = int(setting("RASA_INSTANCES", "2"))
+    return replace(
+        config,
+        profile="scaled",
+        hub_workers=int(setting("HUB_WORKERS", "2")),
+        rasa_instances=instances,
+        # From RASA_URL's port up, the first `instances` consecutive ports that are free.
+        rasa_port=consecutive_free_ports(instances, start=config.rasa_port),
+        postgres_url=setting("SCALED_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"),
+        backend_db=setting("SCALED_DATABASE", "assistant"),
+        rasa_db=setting("SCALED_RASA_DATABASE", "assistant_rasa"),
+        redis_url=setting("REDIS_URL", "redis://127.0.0.1:6379/0"),
     )
 
 
@@ -54,12 +79,30 @@ def channel_status(values: dict[str, str]) -> list[str]:
     ]
 
 
+def profile_lines(config: StackConfig) -> str:
+    """The scaled profile's topology, indented like the lines above it; nothing embedded."""
+    if not config.scaled:
+        return ""
+    return "  Scaled profile:\n" + "".join(f"    {line}\n" for line in topology(config))
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the stack the same way Ctrl-C does
 
 
 def main() -> int:
-    config = config_from_env()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scaled",
+        action="store_true",
+        help="several hub workers and Rasa instances on PostgreSQL and Redis (PROFILE=scaled)",
+    )
+    scaled = parser.parse_args().scaled or os.environ.get("PROFILE") == "scaled"
+    try:
+        config = config_from_env("scaled" if scaled else "embedded")
+    except (RuntimeError, ValueError) as exc:  # no free Rasa ports, a setting not a number
+        print(f"bad settings: {exc}")
+        return 1
     if not config.model.exists():
         print(f"no trained model at {config.model}: run `make train` (make run does)")
         return 1
@@ -68,7 +111,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     started = time.monotonic()
     try:
-        start_stack(supervisor)
+        # Each Rasa instance loads TensorFlow and its model: on a busy 2-core machine two of
+        # them together took 3 to 5.5 minutes (docs/concurrency.md, "Scaled profile").
+        start_stack(supervisor, timeout_s=300 * (config.rasa_instances if scaled else 1))
     except KeyboardInterrupt:
         print("\nstopped before everything was ready")
         return 130
@@ -86,6 +131,7 @@ def main() -> int:
         f"  REST channel for scripts: POST {config.backend_url}/channels/rest/webhook\n"
         f"  EHR (FHIR R4):            {config.ehr_base_url}\n"
         f"  Channels:                 {'; '.join(channel_status({**os.environ, **config.env}))}\n"
+        f"{profile_lines(config)}"
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )

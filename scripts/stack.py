@@ -1,15 +1,19 @@
-"""The five processes of the embedded system, started and supervised together.
+"""The five processes of the system, started and supervised together.
 
 `make run` uses this through `scripts/run.py`; the end-to-end tests use it to start a private
 copy of the whole system on free ports with its state in a temporary folder.
 
 Each process gets its own virtual environment (docs/architecture.md): the EHR (sekmet) in
 .venv-ehr, Rasa and the action server in .venv-rasa (Python 3.10), the backend in .venv.
+Two profiles, same code: "embedded" (SQLite, one process of each; `make run`) and "scaled"
+(several hub workers and Rasa instances on PostgreSQL and Redis; `make run-scaled`,
+scripts/stack_scaled.py, docs/concurrency.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -19,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import httpx
 import yaml
@@ -53,6 +57,25 @@ class StackConfig:
     # The outreach scheduler's health check only: any free port (nothing else calls it).
     outreach_port: int = field(default_factory=lambda: free_port())
     env: dict[str, str] = field(default_factory=dict)  # settings passed to every process
+    # --- the scaled profile (scripts/stack_scaled.py); ignored by the embedded one ---
+    profile: Literal["embedded", "scaled"] = "embedded"
+    hub_workers: int = 2  # uvicorn --workers
+    rasa_instances: int = 2  # on consecutive ports from rasa_port
+    postgres_url: str = "postgresql://postgres@127.0.0.1:5432"  # the server; user creates DBs
+    backend_db: str = "assistant"
+    rasa_db: str = "assistant_rasa"  # Rasa's tracker store
+    redis_url: str = "redis://127.0.0.1:6379/0"  # the hub's shared state and Rasa's lock store
+    rasa_access_log: bool = False  # each Rasa instance logs the requests it served
+
+    @property
+    def scaled(self) -> bool:
+        return self.profile == "scaled"
+
+    @property
+    def rasa_ports(self) -> list[int]:
+        """Every Rasa instance's port: one embedded, consecutive ones scaled."""
+        count = self.rasa_instances if self.scaled else 1
+        return [self.rasa_port + i for i in range(count)]
 
     @property
     def backend_url(self) -> str:
@@ -89,6 +112,10 @@ class StackConfig:
         env.setdefault("RASA_TOKEN", "dev-rasa-token")
         env.setdefault("SERVICE_TOKEN", "dev-service-token")
         env.pop("VIRTUAL_ENV", None)
+        if self.scaled:
+            from scripts.stack_scaled import scaled_env  # it builds on this module
+
+            env.update(scaled_env(self))
         return env
 
 
@@ -99,6 +126,10 @@ class ProcessSpec:
     name: str
     argv: list[str]
     health_url: str
+    env: dict[str, str] = field(default_factory=dict)  # on top of the stack's environment
+    # Ready also needs this line in its output this many times (uvicorn's workers each say it).
+    ready_line: str = ""
+    ready_count: int = 1
 
 
 def write_ehr_settings(config: StackConfig) -> Path:
@@ -119,76 +150,24 @@ def write_ehr_settings(config: StackConfig) -> Path:
 
 
 def process_specs(config: StackConfig) -> list[ProcessSpec]:
-    """The five processes, in the order their logs are most useful to read."""
-    ehr_settings = write_ehr_settings(config)
-    token = config.process_env()["RASA_TOKEN"]
+    """The processes, in the order their logs are most useful to read (the EHR first)."""
+    ehr = [str(VENV_EHR / "sekmet"), "serve", "--config", str(write_ehr_settings(config))]
+    actions = [str(VENV_RASA / "rasa"), "run", "actions", "--actions", "bot.actions"]
+    if config.scaled:
+        from scripts.stack_scaled import rasa_specs  # it builds on this module
+
+        rasa = rasa_specs(config)
+    else:
+        rasa = [rasa_spec(config, "rasa", config.rasa_port, ROOT / "endpoints.yml")]
     return [
-        ProcessSpec(
-            "ehr",
-            [
-                str(VENV_EHR / "sekmet"),
-                "serve",
-                "--config",
-                str(ehr_settings),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(config.ehr_port),
-            ],
-            f"{config.ehr_base_url}/metadata",
-        ),
+        ProcessSpec("ehr", [*ehr, *_listen(config.ehr_port)], f"{config.ehr_base_url}/metadata"),
         ProcessSpec(
             "actions",
-            [
-                str(VENV_RASA / "rasa"),
-                "run",
-                "actions",
-                "--actions",
-                "bot.actions",
-                "--port",
-                str(config.actions_port),
-            ],
+            [*actions, "--port", str(config.actions_port)],
             f"{config.actions_url}/health",
         ),
-        ProcessSpec(
-            "rasa",
-            [
-                str(VENV_RASA / "rasa"),
-                "run",
-                "--enable-api",
-                "--auth-token",
-                token,
-                "--model",
-                str(config.model),
-                "--endpoints",
-                "endpoints.yml",
-                "--credentials",
-                "credentials.yml",
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(config.rasa_port),
-                "--log-file",
-                str(config.var_dir / "rasa.log"),
-            ],
-            f"{config.rasa_url}/",
-        ),
-        ProcessSpec(
-            "backend",
-            [
-                str(VENV / "python"),
-                "-m",
-                "uvicorn",
-                "backend.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(config.backend_port),
-                "--no-access-log",
-            ],
-            f"{config.backend_url}/livez",
-        ),
+        *rasa,
+        backend_spec(config, workers=config.hub_workers if config.scaled else 1),
         # The one outreach scheduler (backend/outreach): jobs in the backend database.
         ProcessSpec(
             "outreach",
@@ -198,6 +177,35 @@ def process_specs(config: StackConfig) -> list[ProcessSpec]:
     ]
 
 
+def _listen(port: int) -> list[str]:
+    return ["--host", "127.0.0.1", "--port", str(port)]
+
+
+def rasa_spec(
+    config: StackConfig, name: str, port: int, endpoints: Path, env: dict[str, str] | None = None
+) -> ProcessSpec:
+    """One `rasa run` server with its HTTP API; its log file is var/<name>.log."""
+    token = config.process_env()["RASA_TOKEN"]
+    argv = [str(VENV_RASA / "rasa"), "run", "--enable-api", "--auth-token", token]
+    argv += ["--model", str(config.model), "--endpoints", str(endpoints)]
+    argv += ["--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(port)]
+    argv += ["--log-file", str(config.var_dir / f"{name}.log")]
+    return ProcessSpec(name, argv, f"http://127.0.0.1:{port}/", env=env or {})
+
+
+def backend_spec(config: StackConfig, *, workers: int) -> ProcessSpec:
+    """The hub: one uvicorn process, or a manager with `workers` worker processes."""
+    argv = [str(VENV / "python"), "-m", "uvicorn", "backend.main:create_app", "--factory"]
+    argv += [*_listen(config.backend_port), "--no-access-log"]
+    health = f"{config.backend_url}/livez"
+    if workers == 1:
+        return ProcessSpec("backend", argv, health)
+    # /livez answers once the first worker is up; each worker says this line when it is.
+    ready = "Application startup complete."
+    argv += ["--workers", str(workers)]
+    return ProcessSpec("backend", argv, health, ready_line=ready, ready_count=workers)
+
+
 class Supervisor:
     """Starts processes in parallel, prefixes their output, and stops them all together."""
 
@@ -205,6 +213,7 @@ class Supervisor:
         self.config = config
         self.out = out if out is not None else sys.stdout
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self._ready_lines: dict[str, tuple[str, int]] = {}  # name -> (line, times seen)
         self._lock = threading.Lock()
         self._colour = self.out.isatty() if hasattr(self.out, "isatty") else False
 
@@ -212,17 +221,20 @@ class Supervisor:
         """One prefixed log line: `ehr      | ...`."""
         prefix = f"{name:<8}|"
         if self._colour:
-            prefix = f"\033[{COLOURS.get(name, '0')}m{prefix}\033[0m"
+            colour = COLOURS.get(name.split("-")[0], "0")  # rasa-2 as rasa
+            prefix = f"\033[{colour}m{prefix}\033[0m"
         with self._lock:
             self.out.write(f"{prefix} {line}\n")
             self.out.flush()
 
     def start(self, spec: ProcessSpec) -> None:
         (self.config.var_dir / "rasa").mkdir(parents=True, exist_ok=True)
+        if spec.ready_line:
+            self._ready_lines[spec.name] = (spec.ready_line, 0)
         child = subprocess.Popen(
             spec.argv,
             cwd=ROOT,
-            env=self.config.process_env(),
+            env={**self.config.process_env(), **spec.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # own group: Ctrl-C goes via us
@@ -233,19 +245,37 @@ class Supervisor:
     def _pump(self, name: str, child: subprocess.Popen[bytes]) -> None:
         assert child.stdout is not None
         for raw in child.stdout:
-            self.say(name, raw.decode(errors="replace").rstrip())
+            line = raw.decode(errors="replace").rstrip()
+            if name in self._ready_lines:
+                wanted, seen = self._ready_lines[name]
+                self._ready_lines[name] = (wanted, seen + (wanted in line))
+            self.say(name, line)
 
     def run_step(self, name: str, argv: list[str]) -> int:
         """A short-lived command (migrations, seeding) with prefixed output; its exit code."""
-        child = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=self.config.process_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        self._pump(name, child)
-        return child.wait()
+        return self.run_steps({name: argv})[name]
+
+    def run_steps(self, steps: dict[str, list[str]]) -> dict[str, int]:
+        """Short-lived commands run in parallel, output prefixed by name; their exit codes."""
+        children = {
+            name: subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=self.config.process_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for name, argv in steps.items()
+        }
+        pumps = [
+            threading.Thread(target=self._pump, args=(name, child), daemon=True)
+            for name, child in children.items()
+        ]
+        for pump in pumps:
+            pump.start()
+        for pump in pumps:
+            pump.join()
+        return {name: child.wait() for name, child in children.items()}
 
     def exited(self) -> str | None:
         """The name of a child that has stopped on its own, if any."""
@@ -255,19 +285,23 @@ class Supervisor:
         return None
 
     def wait_healthy(self, specs: list[ProcessSpec], timeout_s: float) -> None:
-        """Block until every health URL answers 200; raise if one dies or time runs out."""
-        pending = {spec.name: spec.health_url for spec in specs}
+        """Block until every health URL answers 200 (and every ready line was seen as often as
+        its spec wants); raise if a process dies or time runs out."""
+        pending = {spec.name: spec for spec in specs}
         started = time.monotonic()
         while pending:
             if (dead := self.exited()) is not None:
                 raise RuntimeError(f"{dead} exited with code {self.children[dead].returncode}")
-            for name, url in list(pending.items()):
-                if url_answers(url):
+            for name, spec in list(pending.items()):
+                if self._said_ready(spec) and url_answers(spec.health_url):
                     self.say(name, f"ready after {time.monotonic() - started:.1f} s")
                     del pending[name]
             if time.monotonic() - started > timeout_s:
                 raise RuntimeError(f"not ready after {timeout_s:.0f} s: {', '.join(pending)}")
             time.sleep(0.25)
+
+    def _said_ready(self, spec: ProcessSpec) -> bool:
+        return not spec.ready_line or self._ready_lines[spec.name][1] >= spec.ready_count
 
     def stop(self) -> None:
         """SIGTERM every process group, then SIGKILL what is still there after 15 s."""
@@ -298,19 +332,35 @@ def _signal_group(child: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 def url_answers(url: str) -> bool:
     """True when a GET of url answers 200 within two seconds."""
     try:
-        return httpx.get(url, timeout=2).status_code == 200
+        return _prober().get(url).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@functools.cache
+def _prober() -> httpx.Client:
+    # One client for every probe: a new one each time (httpx.get) cost about 50 ms of CPU,
+    # which four probes a second for each pending Rasa took from Rasa's own start-up.
+    return httpx.Client(timeout=2)
+
+
+MIGRATE = [str(VENV / "python"), "-m", "backend.db.migrate"]
 
 
 def start_stack(supervisor: Supervisor, *, timeout_s: float = 300) -> None:
     """Migrate, start all five processes in parallel, seed the EHR once it answers, wait for all.
 
-    Raises RuntimeError (after stopping everything) if a step fails or a process dies.
+    The scaled profile first creates its databases if missing and migrates while Rasa's tables
+    are made (scripts/stack_scaled.py). Raises RuntimeError (after stopping everything) if a
+    step fails or a process dies.
     """
     config = supervisor.config
     try:
-        if supervisor.run_step("backend", [str(VENV / "python"), "-m", "backend.db.migrate"]):
+        if config.scaled:
+            from scripts.stack_scaled import prepare  # it builds on this module
+
+            prepare(supervisor)
+        elif supervisor.run_step("backend", MIGRATE):
             raise RuntimeError("database migration failed")
         specs = process_specs(config)
         for spec in specs:
@@ -327,7 +377,7 @@ def start_stack(supervisor: Supervisor, *, timeout_s: float = 300) -> None:
         if supervisor.run_step("seed", seed):
             raise RuntimeError("seeding the EHR failed")
         supervisor.wait_healthy(specs[1:], timeout_s)
-        if index_tracker_events(config.var_dir / "rasa" / "tracker.db"):
+        if not config.scaled and index_tracker_events(config.var_dir / "rasa" / "tracker.db"):
             supervisor.say("rasa", f"tracker store indexed ({INDEX_NAME})")
     except BaseException:
         supervisor.stop()
