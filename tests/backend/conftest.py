@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
@@ -141,3 +143,22 @@ def patient_conversation(
                 dependants=dependants,
             )
         return row.id
+
+
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database on the machine's real PostgreSQL (trust auth), made for one test and
+    dropped after it."""
+    name = f"assistant_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(f"{POSTGRES_SERVER}/test", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(f"{POSTGRES_SERVER}/test", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

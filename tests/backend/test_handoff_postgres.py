@@ -10,7 +10,7 @@ from backend.db.models import Handoff
 from backend.handoff import service
 from backend.handoff.states import Reason
 from backend.services import build_services
-from tests.backend.test_postgres import pg_settings, postgres_url  # noqa: F401 (fixtures)
+from tests.backend.test_postgres import pg_settings  # noqa: F401 (fixture)
 from tests.utils.fake_rasa import FakeRasa
 from tests.utils.handoffs import claim_race, make_clinician, make_conversation
 

@@ -11,12 +11,10 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from aiohttp import web
 from redis import Redis
@@ -30,7 +28,6 @@ from tests.utils.twilio_channel import BASE, TOKEN, inbound_form
 from tests.utils.twilio_double import form_body, sign
 
 pytestmark = pytest.mark.postgres
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 
@@ -87,20 +84,6 @@ class HangingRasa:
     async def _tracker(self, request: web.Request) -> web.Response:
         cid = request.match_info["cid"]
         return web.json_response({"sender_id": cid, "events": self.events.get(cid, [])})
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"assistant_kill_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER}/test", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(f"{SERVER}/test", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

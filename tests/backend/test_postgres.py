@@ -3,11 +3,8 @@ hub's path, in a database created for this test run and dropped after it."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
@@ -20,21 +17,6 @@ from tests.backend.conftest import chest_pain_screen, make_settings
 from tests.utils.fake_rasa import FakeRasa
 
 pytestmark = pytest.mark.postgres
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"assistant_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER}/test", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(f"{SERVER}/test", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
