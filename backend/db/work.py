@@ -37,10 +37,6 @@ class DbWork:
         ] = weakref.WeakKeyDictionary()
 
     @property
-    def threads(self) -> int:
-        return self._threads
-
-    @property
     def busy(self) -> int:
         """Threads running database work right now."""
         return sum(int(limiter.borrowed_tokens) for limiter in list(self._limiters.values()))

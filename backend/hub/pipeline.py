@@ -92,6 +92,13 @@ class Arrival:
     sent_before: datetime | None = None  # an earlier try sent it to Rasa at this time
 
 
+@dataclass(frozen=True)
+class _Stored:
+    record: transcript.InboundRecord
+    assistant_text: str
+    message_id: int | None
+
+
 def as_plain_text(text: str) -> str:
     """Patient text with any leading slashes removed, so it can never inject an intent."""
     return _COMMAND_PREFIX.sub("", text).strip()
@@ -184,39 +191,45 @@ class Hub:
     # --- the first database step (a worker thread) ---------------------------------------
 
     def _arrive(self, message: InboundMessage, session: Session) -> Arrival:
-        turn = transcript.open_turn(
-            db=session, cipher=self._cipher, channel=message.channel, address=message.address
-        )
-        shown_text, assistant_text = self._interpret(turn.offered, message)
-        inbound = transcript.inbound_record(
-            conversation=turn.conversation, message=message, text=shown_text
-        )
-        message_id = transcript.store_inbound(session, self._cipher, inbound)
-        conversation = transcript.after_inbound(turn.conversation, inbound)
-        if message_id is None:  # a retried webhook: answered (or queued) the first time
+        turn, stored = self._store(message, session)
+        conversation = transcript.after_inbound(turn.conversation, stored.record)
+        if stored.message_id is None:  # a retried webhook: answered (or queued) the first time
             return Arrival(conversation, None, answered=[])
         return self._decide(
-            session, message, conversation, message_id, shown_text, assistant_text, turn
+            session,
+            message,
+            conversation,
+            stored.message_id,
+            stored.record.text,
+            stored.assistant_text,
+            turn,
         )
 
     def _store_only(self, message: InboundMessage, session: Session) -> Accepted:
+        turn, stored = self._store(message, session)
+        if stored.message_id is not None:
+            return Accepted(turn.conversation.id, stored.message_id)
+        existing = transcript.find_provider_message(
+            session, channel=message.channel, provider_message_id=message.provider_message_id
+        )
+        return Accepted(turn.conversation.id, existing[0], duplicate=True, handled=existing[1])
+
+    def _store(self, message: InboundMessage, session: Session) -> tuple[transcript.Turn, _Stored]:
+        """Read the conversation, interpret the message against the buttons it was offered
+        (InvalidMessage before anything is stored) and store it; its id is None when the
+        provider delivered this message id before."""
         turn = transcript.open_turn(
             db=session, cipher=self._cipher, channel=message.channel, address=message.address
         )
         shown_text, assistant_text = self._interpret(turn.offered, message)
-        inbound = transcript.inbound_record(
+        record = transcript.inbound_record(
             conversation=turn.conversation,
             message=message,
             text=shown_text,
             assistant_text=assistant_text,
         )
-        message_id = transcript.store_inbound(session, self._cipher, inbound)
-        if message_id is not None:
-            return Accepted(turn.conversation.id, message_id)
-        existing = transcript.find_provider_message(
-            session, channel=message.channel, provider_message_id=message.provider_message_id
-        )
-        return Accepted(turn.conversation.id, existing[0], duplicate=True, handled=existing[1])
+        message_id = transcript.store_inbound(session, self._cipher, record)
+        return turn, _Stored(record, assistant_text, message_id)
 
     def _arrive_stored(self, message_id: int, session: Session) -> Arrival:
         found = transcript.stored_inbound(session, self._cipher, message_id)
