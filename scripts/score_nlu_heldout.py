@@ -22,25 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.nlu.symptom_vocabulary import CLINIC_TASK_INTENTS  # noqa: E402
 from scripts.model_cache import model_path  # noqa: E402
 
 HELDOUT = ROOT / "tests" / "heldout" / "nlu_heldout.jsonl"
-# Intents that start clinic work: booking, records, identity, confirmations.
-CLINIC_TASKS = frozenset(
-    {
-        "book_appointment",
-        "reschedule_appointment",
-        "cancel_appointment",
-        "list_appointments",
-        "check_results",
-        "list_medications",
-        "request_refill",
-        "refill_status",
-        "confirm_appointment",
-        "verify_identity",
-        "identity_logout",
-    }
-)
+CLINIC_TASKS = frozenset(CLINIC_TASK_INTENTS)
 
 
 async def parse_all(model: Path, texts: list[str]) -> list[str]:

@@ -33,6 +33,21 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 PATTERN_FILE = "symptom_vocabulary.json"
+# Intents that start clinic work (booking, records, identity, confirmations); also what the
+# held-out score counts an other-domain request taken for (scripts/score_nlu_heldout.py).
+CLINIC_TASK_INTENTS = (
+    "book_appointment",
+    "reschedule_appointment",
+    "cancel_appointment",
+    "list_appointments",
+    "check_results",
+    "list_medications",
+    "request_refill",
+    "refill_status",
+    "confirm_appointment",
+    "verify_identity",
+    "identity_logout",
+)
 # Words that ask for clinic work: with one of these the patient wants a task done, even if
 # a symptom is named ("book me in about my back pain"), so DIET decides.
 TASK_CUES = (
@@ -60,20 +75,7 @@ class SymptomVocabulary(GraphComponent):
             "regex_name": "symptom_phrase",
             "intent": "describe_symptoms",
             # DIET's choices that a named symptom overrides when below `task_confidence`.
-            "overridable_intents": [
-                "book_appointment",
-                "reschedule_appointment",
-                "cancel_appointment",
-                "list_appointments",
-                "check_results",
-                "list_medications",
-                "request_refill",
-                "refill_status",
-                "confirm_appointment",
-                "verify_identity",
-                "identity_logout",
-                "out_of_scope",
-            ],
+            "overridable_intents": [*CLINIC_TASK_INTENTS, "out_of_scope"],
             "task_confidence": 0.95,
             # Any other intent is overridden only when DIET is this unsure.
             "low_confidence": 0.6,
