@@ -5,12 +5,10 @@ restarts and interrupted dispatches (counted at the provider double)."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
 from sqlalchemy import select
@@ -25,7 +23,6 @@ from backend.outreach.kinds import CHECKIN
 from backend.outreach.scheduler import OutreachRuntime, make_scheduler, pending_jobs
 from tests.utils.outreach_clinic import PATIENT, Clinic, appointment, open_clinic
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 ANY_HOUR = {"outreach_send_from": "00:00", "outreach_send_until": "00:00"}
 
 
@@ -38,16 +35,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'outreach.db'}"
         return
-    name = f"outreach_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(f"{SERVER}/test", autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is not reachable: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(f"{SERVER}/test", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield request.getfixturevalue("postgres_url")  # made for this test, dropped after it
 
 
 def runtime_for(clinic: Clinic, clock: datetime | None = None) -> OutreachRuntime:
