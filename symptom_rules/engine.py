@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from . import explain
 from .config import EngineConfig
 from .extraction.context_rules import load_modifiers
+from .extraction.frames import load_frames
 from .extraction.pipeline import Extractor
 from .extraction.types import Finding
 from .levels import Level, most_urgent
@@ -88,7 +89,10 @@ class Engine:
         self.config = config or EngineConfig()
         self.rules: RuleSet = load_rule_set(self.config.data_dir)
         self.extractor = Extractor(
-            self.rules.vocabulary, load_modifiers(self.config.data_dir / "context.yaml")
+            self.rules.vocabulary,
+            load_modifiers(self.config.data_dir / "context.yaml"),
+            alarm_findings=self.rules.red_flag_findings(),
+            frames=load_frames(self.config.data_dir / "frames.yaml", self.rules.vocabulary),
         )
         self.questions: dict[str, Question] = {
             q.id: q for p in self.rules.protocols for q in p.questions

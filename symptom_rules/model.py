@@ -103,3 +103,18 @@ class RuleSet:
             ids.extend(r.id for r in protocol.rules)
             ids.append(protocol.unanswered.id)
         return ids
+
+    def red_flag_findings(self) -> frozenset[str]:
+        """Findings a red flag names, and every finding that implies one of them."""
+        named = {
+            name.removeprefix("finding:")
+            for rule in self.red_flags
+            for name in rule.when.names()
+            if name.startswith("finding:")
+        }
+        findings = self.vocabulary.findings
+        while True:
+            more = {f.id for f in findings.values() if named & set(f.implies)} - named
+            if not more:
+                return frozenset(named)
+            named |= more

@@ -15,8 +15,12 @@ from typing import Any
 from ..terms import GAP_MAX, Gap, Group, Item, Sequence, Word, parse_term
 
 TokenPattern = list[dict[str, Any]]
-# A gap may cross commas ("red, hot and swollen") but not a sentence end or a "but".
-GAP_STOPS = (".", "!", "?", ";", ":", "but", "however", "although", "though", "except")
+# A gap may cross commas ("red, hot and swollen") but not a sentence end, a "but" or a
+# negation ("face isn't drooping" is no drooping face; spaCy splits "isnt" into "is", "nt").
+GAP_STOPS = (
+    *(".", "!", "?", ";", ":", "but", "however", "although", "though", "except"),
+    *("not", "n't", "nt", "no", "never", "isnt", "wasnt", "arent", "hasnt", "doesnt", "didnt"),
+)
 Tokenize = Callable[[str], list[str]]
 
 

@@ -21,7 +21,10 @@ from ..terms import parse_term, words
 from ..vocabulary import Vocabulary
 from . import anchored_matcher, numbers, vitals
 from .context_rules import ModifierDef
+from .frames import DROP, Frames
+from .frames import HYPOTHETICAL as HYPOTHETICAL_FRAME
 from .patterns import compile_term
+from .spelling import AlarmSpelling
 from .tokenizer import NormalisingTokenizer
 from .types import (
     ABSENT,
@@ -58,7 +61,8 @@ def _quiet_medspacy_logging() -> None:
 
 @Language.component("symptom_rules_overlaps")
 def resolve_overlaps(doc: Doc) -> Doc:
-    """Drop matches inside a longer exact match and findings touching an ignored phrase.
+    """Drop matches inside a longer exact match, findings touching an ignored phrase, and
+    the ignored phrases themselves.
 
     Partly overlapping matches are both kept ("scratched my eye" and "eye ... is red"), and a
     loose match with a gap never hides an exact one inside it.
@@ -74,8 +78,10 @@ def resolve_overlaps(doc: Doc) -> Doc:
         touches_ignored = span.label_ != IGNORE and any(
             o.start < span.end and span.start < o.end for o in ignored
         )
-        if not inside and not touches_ignored:
+        if not inside and not touches_ignored and span.label_ != IGNORE:
             kept.append(span)
+    # Ignored phrases have done their work; left in the group, ConText would prune every
+    # cue that overlaps one ("had a fit as a child" would lose "as a child").
     doc.spans[SPANS_KEY] = kept
     return doc
 
@@ -83,11 +89,18 @@ def resolve_overlaps(doc: Doc) -> Doc:
 class Extractor:
     """Turns text into findings (with context) and facts, using a rule-only spaCy pipeline."""
 
-    def __init__(self, vocab: Vocabulary, modifiers: list[ModifierDef]) -> None:
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        modifiers: list[ModifierDef],
+        alarm_findings: frozenset[str] = frozenset(),
+        frames: Frames | None = None,
+    ) -> None:
         _quiet_medspacy_logging()
         from medspacy.context import ConTextRule  # heavy import, done lazily
 
         self.vocab = vocab
+        self.frames = frames
         nlp = spacy.blank("en")
         plain = nlp.tokenizer
         known = {
@@ -97,7 +110,16 @@ class Extractor:
             for word in words(parse_term(term))
             for token in plain(word)
         }
-        tokenizer = NormalisingTokenizer(plain, vocab.spelling, known)
+        alarm_words = {
+            token.norm_
+            for finding_id in alarm_findings
+            for term in vocab.findings[finding_id].terms
+            for word in words(parse_term(term))
+            for token in plain(word)
+        }
+        tokenizer = NormalisingTokenizer(
+            plain, vocab.spelling, known, AlarmSpelling(alarm_words) if alarm_words else None
+        )
         nlp.tokenizer = tokenizer
 
         def norms(text: str) -> list[str]:
@@ -154,7 +176,12 @@ class Extractor:
         for ent in doc.spans[SPANS_KEY]:
             if ent.label_ == IGNORE:
                 continue
+            frame = self.frames.judge(ent) if self.frames else None
+            if frame == DROP:
+                continue
             finding = self._finding(ent)
+            if frame == HYPOTHETICAL_FRAME and finding.status == PRESENT:
+                finding = replace(finding, status=HYPOTHETICAL)
             findings.append(finding)
             definition = self.vocab.findings[ent.label_]
             findings.extend(

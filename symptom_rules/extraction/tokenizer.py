@@ -7,6 +7,8 @@ from typing import Any
 
 from spacy.tokens import Doc
 
+from .spelling import AlarmSpelling
+
 FUZZY_MIN_LENGTH = 8
 
 
@@ -14,13 +16,21 @@ class NormalisingTokenizer:
     """Wraps spaCy's tokenizer and sets ``token.norm_`` for misspellings and shorthand.
 
     Known misspellings come from the vocabulary's ``spelling`` table; other long words
-    one edit away from exactly one vocabulary word are corrected too.
+    one edit away from exactly one vocabulary word are corrected too, and shorter ones
+    towards the words of the red flags (``alarm``, see ``spelling.py``).
     """
 
-    def __init__(self, tokenizer: Any, spelling: dict[str, str], known: set[str]) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        spelling: dict[str, str],
+        known: set[str],
+        alarm: AlarmSpelling | None = None,
+    ) -> None:
         self.tokenizer = tokenizer
         self.spelling = spelling
         self.known = known
+        self.alarm = alarm
         self._deletions: dict[str, set[str]] = {}
         for word in known:
             if len(word) >= FUZZY_MIN_LENGTH - 1:
@@ -34,8 +44,10 @@ class NormalisingTokenizer:
             lower = token.lower_
             if lower in self.spelling:
                 token.norm_ = self.spelling[lower]
-            elif len(lower) >= FUZZY_MIN_LENGTH and lower.isalpha() and lower not in self.known:
-                corrected = self._correct(lower)
+            elif lower.isalpha() and lower not in self.known:
+                corrected = self._correct(lower) if len(lower) >= FUZZY_MIN_LENGTH else None
+                if corrected is None and self.alarm is not None:
+                    corrected = self.alarm.correct(lower)
                 if corrected:
                     token.norm_ = corrected
         return doc
