@@ -18,12 +18,14 @@ import math
 from dataclasses import dataclass
 
 from .conditions import State
-from .extraction.types import ABSENT
+from .extraction.types import ABSENT, PRESENT
 from .levels import LEVELS, Level
 from .model import Protocol, Rule
 from .state import TriageState
 
 REASSURING = "reassuring"
+# Reassurance about the whole person, not one finding: "otherwise well", "nothing else".
+GLOBAL_WORDS = {"otherwise", "other", "else"}
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,40 @@ class OpenState:
 
 
 def is_reassured(state: TriageState, protocol: Protocol) -> bool:
-    """True when the text calls the complaint mild or denies one of the protocol's signs."""
-    if state.finding(REASSURING):
+    """True when the text calls *this protocol's* complaint mild or denies one of its signs.
+
+    A reassuring word counts only for the findings in its own clause: in "my back hurts a
+    bit, but my husband says I've been confused all day", "a bit" is about the back pain
+    and must not lower what the confusion calls for.
+    """
+    if _reassurance_reaches(state, protocol):
         return True
     asked = {q.finding for q in protocol.questions if q.finding}
     return any(
         m.status == ABSENT and m.id in asked and m.source != "answer" for m in state.mentions
+    )
+
+
+def _reassurance_reaches(state: TriageState, protocol: Protocol) -> bool:
+    """A reassuring mention is about a present trigger finding of ``protocol``.
+
+    Extraction aims each reassuring mention at the clause it is about (its ``clause``).
+    Words about everything else ("otherwise well", "no other symptoms") and reassurance
+    given as an answer (no clause) count for every protocol, as before.
+    """
+    if not state.finding(REASSURING):
+        return False
+    reassuring = [m for m in state.mentions if m.id == REASSURING and m.status == PRESENT]
+    if any(m.clause < 0 or GLOBAL_WORDS & set(m.text.lower().split()) for m in reassuring):
+        return True
+    triggers = {
+        name.removeprefix("finding:")
+        for name in protocol.triggers.names()
+        if name.startswith("finding:")
+    }
+    about = {m.clause for m in reassuring}
+    return any(
+        m.clause in about and m.id in triggers and m.status == PRESENT for m in state.mentions
     )
 
 

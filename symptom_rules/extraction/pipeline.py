@@ -173,13 +173,14 @@ class Extractor:
                 continue  # nothing for ConText to qualify: it would only cost time
             doc = component(doc)
         findings: list[Finding] = []
+        clauses = _clause_numbers(doc)
         for ent in doc.spans[SPANS_KEY]:
             if ent.label_ == IGNORE:
                 continue
             frame = self.frames.judge(ent) if self.frames else None
             if frame == DROP:
                 continue
-            finding = self._finding(ent)
+            finding = replace(self._finding(ent), clause=clauses[ent.start])
             if frame == HYPOTHETICAL_FRAME and finding.status == PRESENT:
                 finding = replace(finding, status=HYPOTHETICAL)
             findings.append(finding)
@@ -192,6 +193,7 @@ class Extractor:
                     replace(finding, id=excluded, status=ABSENT, uncertain=False, source="implied")
                     for excluded in definition.excludes
                 )
+        findings = _aim_reassurance(findings, doc, clauses)
         facts = read_facts(text)
         if facts.get("temperature_c", 0.0) >= 38.0:  # type: ignore[operator]
             findings.append(Finding("fever", f"{facts['temperature_c']} °C", source="derived"))
@@ -223,6 +225,49 @@ class Extractor:
 
 
 LIST_WORDS = {"or", "nor"}
+CLAUSE_BREAKS = {"but", "however", "although", "though", "whereas", "except", "apart"}
+
+
+REASSURING = "reassuring"
+# Findings that only qualify another ("mild", "a bit", "drinking fine") and so are not what
+# a clause is about.
+QUALIFIERS = {REASSURING, "mild", "severe", "gradual_onset", "sudden_onset"}
+
+
+def _aim_reassurance(findings: list[Finding], doc: Doc, clauses: list[int]) -> list[Finding]:
+    """Point each reassuring mention's ``clause`` at the clause it is about.
+
+    That is its own clause, unless that clause names nothing but reassurance, or opens
+    with a contrast word ("bruised, but fine", "a fever but playing and drinking well"):
+    then the nearest clause before it that names something.
+    """
+    # a finding that implies reassurance ("drinking fine") shares its span with the copy
+    reassuring_spans = {(f.start, f.end) for f in findings if f.id == REASSURING}
+    content = {
+        f.clause
+        for f in findings
+        if f.clause >= 0 and f.id not in QUALIFIERS and (f.start, f.end) not in reassuring_spans
+    }
+    aimed = []
+    for finding in findings:
+        if finding.id == REASSURING and finding.clause >= 0:
+            first = next(t for t in doc if clauses[t.i] == finding.clause)
+            earlier = [c for c in content if c < finding.clause]
+            if earlier and (finding.clause not in content or first.lower_ in CLAUSE_BREAKS):
+                finding = replace(finding, clause=max(earlier))
+        aimed.append(finding)
+    return aimed
+
+
+def _clause_numbers(doc: Doc) -> list[int]:
+    """The clause number of every token: a new sentence or a contrast word starts one."""
+    numbers: list[int] = []
+    clause = 0
+    for token in doc:
+        if token.i > 0 and (token.is_sent_start or token.lower_ in CLAUSE_BREAKS):
+            clause += 1
+        numbers.append(clause)
+    return numbers
 
 
 def _reaches(modifier: Any, ent: Span) -> bool:

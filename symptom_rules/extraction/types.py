@@ -20,6 +20,9 @@ class Finding:
     ``hypothetical`` (asked about, not had) or ``family_history``; only present and absent
     findings count. ``uncertain`` marks hedged mentions ("maybe a fever"), which count as
     present. ``subject`` is ``other`` when the message is about someone else (still triaged).
+    ``clause`` numbers the clause of the text the mention sits in (a new sentence or a
+    "but" starts a new one; -1 when it did not come from the text), so that a reassuring
+    word can be kept to the finding it is about.
     """
 
     id: str
@@ -30,6 +33,7 @@ class Finding:
     source: str = "text"
     start: int = 0
     end: int = 0
+    clause: int = -1
 
 
 @dataclass(frozen=True)
