@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from . import news2
 from .answers import NO, UNSURE, YES, normalise_answer
 from .extraction import numbers
-from .extraction.pipeline import Extractor
+from .extraction.pipeline import MEDICINE_REASON, Extractor
 from .extraction.types import ABSENT, PRESENT, Extraction, Finding
 from .model import Question
 
@@ -101,10 +101,35 @@ def build_state(
             continue
         state.answered.add(question_id)
         apply_answer(state, extractor, question, raw)
+    _measured_beats_medicine_reason(state)
     scored = news2.score(state.facts, state.finding)
     if scored is not None:
         state.facts["news2_score"], state.facts["news2_single_max"] = map(float, scored)
     return state
+
+
+INFANT_YEARS = 0.25
+
+
+def _measured_beats_medicine_reason(state: TriageState) -> None:
+    """A measured normal temperature ("afebrile", "temp 36.8") beats a fever named only as
+    the reason for a medicine ("paracetamol for fever"): fever then counts as denied.
+
+    Not under 3 months: NICE NG143 counts a parent's report of fever in a young infant,
+    and the medicine may have brought the reading down.
+    """
+    if not state.findings.get("fever"):
+        return
+    age = state.facts.get("age_years")
+    if isinstance(age, float) and age < INFANT_YEARS:
+        return
+    temperature = state.facts.get("temperature_c")
+    measured = (isinstance(temperature, float) and temperature < 37.5) or state.findings.get(
+        "afebrile"
+    )
+    fevers = [m for m in state.mentions if m.id == "fever" and m.status == PRESENT]
+    if measured and fevers and all(m.source == MEDICINE_REASON for m in fevers):
+        state.findings["fever"] = False
 
 
 def apply_answer(state: TriageState, extractor: Extractor, question: Question, raw: str) -> None:

@@ -195,6 +195,7 @@ class Extractor:
                 )
         findings = _aim_reassurance(findings, doc, clauses)
         facts = read_facts(text)
+        findings = _mark_medicine_reasons(findings, doc)
         if facts.get("temperature_c", 0.0) >= 38.0:  # type: ignore[operator]
             findings.append(Finding("fever", f"{facts['temperature_c']} °C", source="derived"))
         if facts.get("pain_score", 0.0) >= 8.0:  # type: ignore[operator]
@@ -257,6 +258,36 @@ def _aim_reassurance(findings: list[Finding], doc: Doc, clauses: list[int]) -> l
                 finding = replace(finding, clause=max(earlier))
         aimed.append(finding)
     return aimed
+
+
+MEDICINES = {
+    *("paracetamol", "acetaminophen", "calpol", "ibuprofen", "nurofen", "tylenol", "advil"),
+    *("motrin", "medicine", "medicines", "meds", "medication", "something", "antipyretics"),
+}
+MEDICINE_REASON = "medicine_reason"
+
+
+def _mark_medicine_reasons(findings: list[Finding], doc: Doc) -> list[Finding]:
+    """Mark a fever named only as the reason for a medicine ("paracetamol for fever") with
+    ``source="medicine_reason"``; a measured temperature may then overrule it
+    (``state.build_state``)."""
+    return [
+        replace(f, source=MEDICINE_REASON)
+        if f.id == "fever" and f.status == PRESENT and f.source == "text" and _is_reason(doc, f)
+        else f
+        for f in findings
+    ]
+
+
+def _is_reason(doc: Doc, finding: Finding) -> bool:
+    """ "<medicine> for (a|the|his|her)? <finding>" just before the mention."""
+    span = doc.char_span(finding.start, finding.end, alignment_mode="expand")
+    if span is None:
+        return False
+    before = [t.lower_ for t in doc[max(0, span.start - 4) : span.start]]
+    if "for" not in before:
+        return False
+    return bool(MEDICINES & set(before[: before.index("for")]))
 
 
 def _clause_numbers(doc: Doc) -> list[int]:

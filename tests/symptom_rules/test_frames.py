@@ -94,3 +94,18 @@ def test_a_typo_in_the_frames_file_names_the_file_and_line(engine, tmp_path):
     path.write_text("mentions: [stroke_mention]\n")
     with pytest.raises(RuleFileError, match="frames"):
         load_frames(path, engine.rules.vocabulary)
+
+
+@pytest.mark.parametrize(
+    ("text", "age", "fever"),
+    [
+        ("afebrile, taking paracetamol for fever, neck stiff", None, False),
+        ("temp 36.8, took calpol for a fever yesterday, mild headache", None, False),
+        ("giving calpol for his fever, temp 38.5", None, True),  # the reading is a fever
+        ("had paracetamol for fever earlier, temp now 37.1", 0.1, True),  # under 3 months
+        ("taking paracetamol for fever", None, True),  # nothing measured
+    ],
+)
+def test_a_measured_temperature_beats_a_fever_named_as_a_medicine_reason(engine, text, age, fever):
+    result = engine.triage(text, age_years=age, ask=False)
+    assert ("fever" in result.present) is fever
