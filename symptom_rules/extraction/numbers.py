@@ -65,9 +65,18 @@ _TEMP_UNIT = re.compile(
 )
 _TEMP_WORD = re.compile(
     r"\b(?:temp(?:erature)?|fever|febrile|t|thermometer)\b\s*(?:is|was|of|at|:|=|reading|reads|"
-    r"read|says|said|shows|showed|showing|around|about|up to|hit|reached|went up to|over|to|\s)*"
+    r"read|says|said|shows|showed|showing|around|about|up to|hit|reached|went up to|over|to|"
+    r"'s|has|had|been|now|still|currently|keeps|kept|going|gone|went|came|come|back|up|"
+    r"spiked|spiking|jumped|climbed|rose|risen|peaked|peaking|hitting|measured|registering|"
+    r"almost|nearly|\s)*"
     r"\s*(\d{2,3}(?:[.,]\d{1,2})?)"
     r"(?!\s*(?:/|%|days?|hours?|hrs?|weeks?))",
+    re.I,
+)
+# The number first: "a 38.4 temp", "102 fever", "38.2 ear temperature".
+_TEMP_BEFORE_WORD = re.compile(
+    r"(?<![\d.,/])(\d{2,3}(?:[.,]\d{1,2})?)\s*(?:°|º)?\s*"
+    r"(?:(?:ear|oral|armpit|underarm|forehead|rectal|body)\s+)?(?:temp(?:erature)?|fever)\b",
     re.I,
 )
 _TEMP_DEGREES = re.compile(
@@ -83,6 +92,27 @@ _AGE_STATED = re.compile(
     r"\b(?:i'?m|i am|aged?|age:?|he'?s|she'?s|he is|she is|(?:kid|child|son|daughter|boy|girl|"
     r"toddler|baby)(?:'s|\s+is))\s+(\d{1,3})\b"
     r"(?!\s*(?:weeks?|wks?|months?|kg|lbs?|pounds|%|/|[.,]\d|days?|hours?|hrs?|mins?|times?))",
+    re.I,
+)
+# "my baby is 8 weeks", "he's 2 months", "aged 7 weeks" (not "8 weeks pregnant" or "6 weeks early").
+_AGE_UNIT_STATED = re.compile(
+    r"\b(?:aged?|(?:baby|son|daughter|boy|girl|infant|newborn|he|she|little one)"
+    r"(?:'s|\s+is|\s+was)|"
+    r"he'?s|she'?s)\s+(?:only\s+|just\s+|now\s+)?"
+    rf"{_NUM}\s*(days?|weeks?|wks?|months?|mths?|mos?)\b"
+    r"(?!\s*(?:pregnant|preg|along|gestation|post|postpartum|postnatal|ago|since|after|early|"
+    r"late|overdue|premature|prem|corrected|into|of|in|on|off|out))",
+    re.I,
+)
+# "my 10 week baby", "a 5 day newborn", "my baby (7 weeks)".
+_AGE_UNIT_BEFORE_CHILD = re.compile(
+    rf"\b{_NUM}[- ]?(days?|weeks?|wks?|months?|mths?)[- ](?:old\s+)?"
+    r"(?:baby|son|daughter|boy|girl|infant|newborn)\b",
+    re.I,
+)
+_AGE_IN_BRACKETS = re.compile(
+    r"\b(?:baby|son|daughter|infant|newborn)\s*\(\s*(\d{1,2})\s*"
+    r"(days?|weeks?|wks?|months?|mths?)(?:\s*old)?\s*\)",
     re.I,
 )
 _AGE_SEX = re.compile(r"(?<![\d.,])\b(\d{1,2})\s?([MF])\b")
@@ -112,9 +142,14 @@ _THERMOMETER = re.compile(
 )
 _TABLETS = re.compile(
     r"\b(?:took|taken|taking|swallowed|ate|eaten|downed|had)\s+(?:about|around|like|over|maybe)?\s*"
-    r"(\d{1,3})\s+(?:of\s+(?:my|his|her|the)\s+)?(?:\w+\s+)?"
-    r"(?:tablets?|pills?|capsules?|paracetamol|acetaminophen|tylenol|ibuprofen|aspirin|"
-    r"painkillers?|meds|co-codamol|codeine|sleeping\s+(?:pills|tablets))\b",
+    r"(\d{1,3})\s+(?:x\s+(?:\d+\s*mg\s+)?)?(?:of\s+(?:my|his|her|the|their)\s+)?(?:(?!(?:boxes|box|packs?|packets?|bottles?|strips?|blisters?|tubs?)\b)[\w'-]+\s+){0,2}?"
+    r"(?:tablets?|tabs?|pills?|capsules?|caps|paracetamol|acetaminophen|tylenol|calpol|panadol|"
+    r"ibuprofen|nurofen|aspirin|naproxen|painkillers?|meds|co-codamol|cocodamol|codeine|"
+    r"dihydrocodeine|tramadol|morphine|oxycodone|sertraline|citalopram|escitalopram|fluoxetine|"
+    r"paroxetine|mirtazapine|venlafaxine|duloxetine|amitriptyline|nortriptyline|trazodone|"
+    r"diazepam|valium|lorazepam|temazepam|alprazolam|xanax|zopiclone|zolpidem|promethazine|"
+    r"quetiapine|olanzapine|lithium|pregabalin|gabapentin|propranolol|amlodipine|metformin|"
+    r"gliclazide|antihistamines?|antidepressants?|sleeping\s+(?:pills|tablets))\b",
     re.I,
 )
 _PAIN_SCORE = re.compile(r"\b(\d{1,2}(?:\.\d)?)\s*(?:/|out of)\s*10\b", re.I)
@@ -148,6 +183,7 @@ def temperature_c(text: str) -> float | None:
         values.append(_to_celsius(number(match.group(1)), match.group(2)[0].lower()))
     for match in [
         *_TEMP_WORD.finditer(text),
+        *_TEMP_BEFORE_WORD.finditer(text),
         *_TEMP_DEGREES.finditer(text),
         *_THERMOMETER.finditer(text),
     ]:
@@ -167,9 +203,14 @@ def age_years(text: str) -> float | None:
     ages: list[float] = []
     for match in _AGE_OLD.finditer(text):
         unit = match.group(2).lower()
-        old = "old" in match.group(0).lower() or unit.startswith(("y", "m/", "d/"))
+        old = "old" in match.group(0).lower() or (
+            unit.startswith(("y", "m/", "d/")) and not _is_a_duration(text, match)
+        )
         if old:
             ages.append(number(match.group(1)) * unit_days(unit) / 365.0)
+    for pattern in (_AGE_UNIT_STATED, _AGE_UNIT_BEFORE_CHILD, _AGE_IN_BRACKETS):
+        for match in pattern.finditer(text):
+            ages.append(number(match.group(1)) * unit_days(match.group(2)) / 365.0)
     for match in _AGE_PLAIN.finditer(text):
         ages.append(float(match.group(1)))
     for match in _AGE_STATED.finditer(text):
@@ -183,6 +224,26 @@ def age_years(text: str) -> float | None:
         ages.append(0.05)
     plausible = [a for a in ages if 0 <= a <= 120]
     return round(min(plausible), 3) if plausible else None
+
+
+# "back pain for 3 years", "5 years ago", "a 5-year history": a time, not an age.
+_DURATION_BEFORE = re.compile(
+    r"\b(?:for|since|over|past|last|lasting|lasted|in|within|about|almost|nearly|been|every|"
+    r"than|after|of|the)\s*$",
+    re.I,
+)
+_DURATION_AFTER = re.compile(
+    r"^[\s-]*(?:ago|history|hx|of|now|later|earlier|before|since|running|in a row|straight|"
+    r"on|back|previously|prior)\b",
+    re.I,
+)
+
+
+def _is_a_duration(text: str, match: re.Match[str]) -> bool:
+    """Whether "3 years" (without "old") reads as a length of time rather than an age."""
+    before = text[: match.start()]
+    after = text[match.end() :]
+    return bool(_DURATION_BEFORE.search(before) or _DURATION_AFTER.search(after))
 
 
 def sex(text: str) -> str | None:

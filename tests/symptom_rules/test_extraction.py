@@ -224,3 +224,73 @@ def test_a_denied_list_joined_by_or_denies_every_item(engine):
         "shivering": False,
         "chest_pain": False,
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "celsius"),
+    [
+        ("my 6 week old has a 38.4 temp and isn't feeding", 38.4),
+        ("a 38.2 fever", 38.2),
+        ("102 fever", 38.9),
+        ("38,4 temp", 38.4),
+        ("her temp's 38.6", 38.6),
+        ("his temperature has been 38.2 all day", 38.2),
+        ("temp spiked to 38.9", 38.9),
+        ("his temp is now 38.6", 38.6),
+    ],
+)
+def test_a_temperature_is_read_with_the_number_first_or_after_a_few_words(text, celsius):
+    assert numbers.temperature_c(text) == celsius
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["fever for 38 hours", "10 day fever", "36 week pregnant temp", "38 year old, temperature"],
+)
+def test_numbers_that_are_not_temperatures_are_not_read_as_one(text):
+    assert numbers.temperature_c(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("my baby is 8 weeks and has a temp", 0.153),
+        ("he's 2 months", 0.164),
+        ("aged 7 weeks", 0.134),
+        ("my 10 week baby", 0.192),
+        ("my baby (7 weeks)", 0.134),
+    ],
+)
+def test_an_age_in_weeks_or_months_is_read_without_the_word_old(text, years):
+    assert numbers.age_years(text) == years
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she's 8 weeks pregnant",
+        "he's 6 weeks post op",
+        "back pain for 3 years",
+        "I overdosed 5 years ago",
+        "a 5-year history of asthma",
+    ],
+)
+def test_pregnancy_weeks_and_lengths_of_time_are_not_ages(text):
+    assert numbers.age_years(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [
+        ("took 12 sertraline", 12.0),
+        ("took 20 of my mum's diazepam", 20.0),
+        ("took 28 x 500mg paracetamol", 28.0),
+        ("took 10 tabs", 10.0),
+    ],
+)
+def test_tablet_counts_are_read_with_drug_names(text, count):
+    assert numbers.tablets_taken(text) == count
+
+
+def test_a_count_of_boxes_is_not_a_count_of_tablets():
+    assert numbers.tablets_taken("took 2 boxes of ibuprofen") is None
