@@ -50,6 +50,7 @@ class Screening:
     findings: tuple[Finding, ...]
     explanation: str
     safety_net: str
+    advice: str = ""  # no red flag, but a question about suicide or poisoning: where to turn
 
     @property
     def is_emergency(self) -> bool:
@@ -130,6 +131,7 @@ class Engine:
             findings=tuple(state.mentions),
             explanation=reason,
             safety_net=explain.safety_net(level, fired, self.config) if level else "",
+            advice="" if level else explain.topic_advice(state.mentions, self.config),
         )
 
     def triage(

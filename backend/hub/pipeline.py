@@ -90,6 +90,7 @@ class Arrival:
     pulled: list[Reply] = field(default_factory=list)
     queued: bool = False  # a phone message answered from the turn queue
     sent_before: datetime | None = None  # an earlier try sent it to Rasa at this time
+    advice: list[Reply] = field(default_factory=list)  # said after the assistant's answer
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,8 @@ class Hub:
         if keyword_replies is not None:
             return self._answered(session, conversation, message_id, keyword_replies)
         alert = self._screened(shown_text)
+        advice = [] if alert is None or alert.emergency else [Reply(text=alert.safety_net)]
+        alert = alert if alert is not None and alert.emergency else None
         handoff = (
             session.get(Handoff, turn.latest_handoff_id)
             if turn.latest_handoff_id is not None
@@ -294,9 +297,15 @@ class Hub:
             return replace(arrival, pulled=pulled)
         if handoff is not None and handoff.state == State.RESOLVED:
             # Rasa was down when it was resolved: resume it before this message.
-            return Arrival(conversation, message_id, assistant_text, resume_handoff_id=handoff.id)
+            return Arrival(
+                conversation,
+                message_id,
+                assistant_text,
+                resume_handoff_id=handoff.id,
+                advice=advice,
+            )
         pulled = pull_unread(session, self._cipher, conversation.id, handoff) if handoff else []
-        return Arrival(conversation, message_id, assistant_text, pulled=pulled)
+        return Arrival(conversation, message_id, assistant_text, pulled=pulled, advice=advice)
 
     def _answered(
         self,
@@ -341,7 +350,7 @@ class Hub:
             pulled = await self._resume(conversation.id, arrival.resume_handoff_id)
         conversation = await self._keep_session_short(conversation)
         replies = await self._ask_assistant(arrival, conversation.id)
-        replies = replies or [Reply(text=NOT_UNDERSTOOD)]
+        replies = (replies or [Reply(text=NOT_UNDERSTOOD)]) + arrival.advice
         await self._db.run(
             partial(
                 _log_answer,

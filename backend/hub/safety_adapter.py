@@ -15,6 +15,8 @@ def symptom_rules_screen(engine: Engine) -> SafetyScreen:
 
     def red_flag_screen(text: str) -> SafetyAlert | None:
         result = screen(text, engine=engine)
+        if result.advice and not result.is_emergency:
+            return SafetyAlert("advice", (), "", result.advice, emergency=False)
         if not result.is_emergency or result.level is None:
             return None
         return SafetyAlert(

@@ -72,14 +72,26 @@ class Frames:
             return DROP
         if set(after[:SWALLOW_WINDOW]) & self.harmless_swallows:
             return DROP
-        if self._is_information_question(sentence):
+        if self._is_information_question(sentence, span):
             return HYPOTHETICAL
         return None
 
-    def _is_information_question(self, sentence: Span) -> bool:
-        text = " " + " ".join(t.lower_ for t in sentence) + " "
-        opens = any(text.startswith(f" {opener} ") for opener in self.question_openers)
-        return opens and not any(f" {marker} " in text for marker in self.now)
+    def _is_information_question(self, sentence: Span, span: Span) -> bool:
+        """The sentence, or the part of it after the last comma before the mention, opens
+        like a question ("newly diagnosed, can a hypo make you pass out?") and says
+        nothing about a person now."""
+        words = [t.lower_ for t in sentence]
+        offset = span.start - sentence.start
+        commas = [i for i, word in enumerate(words[:offset]) if word in {",", ";"}]
+        starts = [0] + [i + 1 for i in commas[-1:]]
+        text = " " + " ".join(words) + " "
+        if any(f" {marker} " in text for marker in self.now):
+            return False
+        for start in starts:
+            opening = " " + " ".join(words[start:]) + " "
+            if any(opening.startswith(f" {opener} ") for opener in self.question_openers):
+                return True
+        return False
 
 
 def _first(tokens: object, skip: set[str]) -> str | None:
