@@ -60,7 +60,10 @@ _BREATHS = re.compile(
     r"(?<![\d.])" + _VALUE + r"\s*(?:breaths|resps?)\s*(?:per|a|/|each)\s*min(?:ute)?\b", re.I
 )
 _BLOOD_PRESSURE = re.compile(
-    r"\b(?:bp|blood\s*pressure)\b" + _LINK + r"(\d{2,3})\s*/\s*(\d{2,3})\b", re.I
+    r"\b(?:bp|blood\s*pressure)\b(?:\s*(?:reading|readings|machine|monitor))?"
+    + _LINK
+    + r"(\d{2,3})\s*(?:/|\bover\b)\s*(\d{2,3})\b",  # "230 over 125" as well as "230/125"
+    re.I,
 )
 _MMHG = re.compile(r"(?<![\d/])(\d{2,3})\s*/\s*(\d{2,3})\s*(?:mm\s*hg|mmhg)\b", re.I)
 _SATS = re.compile(
