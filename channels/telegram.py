@@ -20,6 +20,10 @@ UNSUPPORTED_TEXT = (
     "Sorry, I can only read text messages. Please type your question, or tap one of the "
     "buttons I sent."
 )
+PRIVATE_ONLY_TEXT = (
+    "For your privacy I only talk with one person at a time. Please message me in a private "
+    "chat, not in a group."
+)
 
 
 class MalformedUpdate(ValueError):
@@ -46,6 +50,7 @@ class ParsedUpdate:
     text: str | None = None
     choice_index: int | None = None
     callback_query_id: str | None = None
+    private: bool = True  # False for groups and channels: one verified session per person
 
     @property
     def supported(self) -> bool:
@@ -74,16 +79,20 @@ def parse_update(data: Any) -> ParsedUpdate:
             chat_id,
             choice_index=choice,
             callback_query_id=str(callback.get("id", "")) or None,
+            private=_is_private(callback.get("message")),
         )
     message = data.get("message")
     if isinstance(message, dict):
         text = message.get("text")
         return ParsedUpdate(
-            update_id, _chat_id(message), text=text if isinstance(text, str) else None
+            update_id,
+            _chat_id(message),
+            text=text if isinstance(text, str) else None,
+            private=_is_private(message),
         )
     for kind in ("edited_message", "channel_post", "my_chat_member", "chat_member"):
         if isinstance(data.get(kind), dict):
-            return ParsedUpdate(update_id, _chat_id(data[kind]))
+            return ParsedUpdate(update_id, _chat_id(data[kind]), private=_is_private(data[kind]))
     return ParsedUpdate(update_id, None)
 
 
@@ -99,6 +108,13 @@ def _chat_id(message: Any) -> int | None:
     chat = message.get("chat") if isinstance(message, dict) else None
     chat_id = chat.get("id") if isinstance(chat, dict) else None
     return chat_id if isinstance(chat_id, int) else None
+
+
+def _is_private(message: Any) -> bool:
+    """Only a private chat is one person; a group's members would share one conversation
+    (and one verified session), so groups, supergroups and channels are refused."""
+    chat = message.get("chat") if isinstance(message, dict) else None
+    return isinstance(chat, dict) and chat.get("type") == "private"
 
 
 def _choice(data: Any) -> int | None:

@@ -17,7 +17,7 @@ from backend.db.migrate import upgrade
 from backend.db.models import Message
 from backend.main import create_app
 from backend.services import Services, build_services
-from channels.telegram import SECRET_HEADER, UNSUPPORTED_TEXT
+from channels.telegram import PRIVATE_ONLY_TEXT, SECRET_HEADER, UNSUPPORTED_TEXT
 from tests.backend.conftest import make_settings
 from tests.utils.fake_rasa import FakeRasa
 from tests.utils.telegram_double import TelegramDouble
@@ -243,3 +243,18 @@ def test_start_up_survives_telegram_refusing_the_webhook(
     app = create_app(unreachable, build_services(unreachable, rasa=fake_rasa))
     with TestClient(app) as client:
         assert client.get("/channels/telegram").status_code == 405  # up, and routing
+
+
+@pytest.mark.parametrize("kind", ["group", "supergroup", "channel"])
+def test_a_group_chat_is_asked_to_talk_privately_and_nothing_is_stored(
+    client: TestClient,
+    services: Services,
+    fake_rasa: FakeRasa,
+    bot_api: TelegramDouble,
+    kind: str,
+) -> None:
+    update = text_update("my chest hurts")
+    update["message"]["chat"] = {"id": -100123, "type": kind, "title": "Family"}
+    assert post(client, update).status_code == 200
+    assert bot_api.texts == [PRIVATE_ONLY_TEXT]
+    assert fake_rasa.received == [] and stored(services) == 0

@@ -60,3 +60,12 @@ def test_buttons_become_one_inline_button_per_row() -> None:
         [{"text": "A", "callback_data": "choice:0"}],
         [{"text": "B", "callback_data": "choice:1"}],
     ]
+
+
+def test_only_a_private_chat_counts_as_private() -> None:
+    group = {"id": -5, "type": "group"}
+    assert parse_update({"update_id": 1, "message": {"chat": CHAT, "text": "hi"}}).private
+    assert not parse_update({"update_id": 2, "message": {"chat": group, "text": "hi"}}).private
+    assert not parse_update({"update_id": 3, "message": {"chat": {"id": 9}, "text": "x"}}).private
+    press = {"id": "q", "data": "choice:0", "message": {"chat": group}}
+    assert not parse_update({"update_id": 4, "callback_query": press}).private

@@ -45,6 +45,9 @@ async def telegram_webhook(
     if update.chat_id is None:
         return {"ok": True}
     chat = str(update.chat_id)
+    if not update.private:  # nothing stored: a group is not a patient
+        background.add_task(sender.send_text, chat_id=chat, reply=Reply(telegram.PRIVATE_ONLY_TEXT))
+        return {"ok": True}
     if not update.supported:
         background.add_task(sender.send_text, chat_id=chat, reply=Reply(telegram.UNSUPPORTED_TEXT))
         return {"ok": True}
