@@ -133,7 +133,15 @@ def build_services(
         settings.rasa_instances, settings.rasa_token, timeout_s=settings.rasa_timeout_s
     )
     db = DbWork(session_factory, threads=settings.db_threads)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = (
+        Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_socket_timeout_s,
+            socket_connect_timeout=settings.redis_socket_timeout_s,
+        )
+        if settings.redis_url
+        else None
+    )
     hub = Hub(
         db=db,
         cipher=cipher,
@@ -170,8 +178,10 @@ def build_services(
         ehr,
         db_work=db,
         redis=redis,
-        live=live_hub_for(redis, cipher),
-        refill_locks=refill_locks_for(redis, cipher, ehr_timeout_s=settings.ehr_timeout_s),
+        live=live_hub_for(redis, cipher, prefix=settings.redis_prefix),
+        refill_locks=refill_locks_for(
+            redis, cipher, ehr_timeout_s=settings.ehr_timeout_s, prefix=settings.redis_prefix
+        ),
         phone_outbound=phone_outbound,
         telegram=TelegramOutbound(
             db=db,
@@ -204,6 +214,8 @@ def turn_queue(settings: Settings) -> TurnQueue:
         return InProcessTurnQueue(tries=tries, retry_delay_s=retry_s)
     return ArqTurnQueue(
         settings.redis_url,
+        queue_name=f"{settings.redis_prefix}phone-turns",
+        socket_timeout_s=settings.redis_socket_timeout_s,
         job_timeout_s=settings.rasa_timeout_s + settings.ehr_timeout_s * 4 + 10,
         max_jobs=settings.hub_max_turns,
         tries=tries,
@@ -217,6 +229,7 @@ def conversation_locks(settings: Settings, redis: Redis | None) -> ConversationL
         return LocalConversationLocks()
     return RedisConversationLocks(
         redis,
+        prefix=settings.redis_prefix,
         lease_s=settings.rasa_timeout_s * 2 + 30,
         wait_s=settings.hub_max_wait_s,
         retry_after_s=settings.hub_retry_after_s,

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # Redis for what several hub workers share (conversation locks, console events, refill
     # de-duplication, the phone-turn queue); empty: one process, kept in memory.
     redis_url: str = ""
+    # Every key, channel and queue this deployment uses in Redis starts with this prefix, so
+    # two deployments (or a test run) can share one Redis without seeing each other.
+    redis_prefix: str = Field(default="hub:", pattern=r"^[A-Za-z0-9_.:-]{1,40}$")
+    # A Redis that stops answering must fail a call, not hang a turn: connect and read limits.
+    redis_socket_timeout_s: float = Field(default=5.0, gt=0)
     # Turns answered at once by one hub worker, and turns that may wait for one; past that a
     # REST message is refused with 503 and Retry-After (nothing stored), a web chat message
     # waits with a "busy" notice, and a phone message waits in the queue.

@@ -220,6 +220,6 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def live_hub_for(redis: Redis | None, cipher: Cipher) -> LiveHub:
+def live_hub_for(redis: Redis | None, cipher: Cipher, *, prefix: str = DEFAULT_PREFIX) -> LiveHub:
     """In memory for one backend process; relayed through Redis when several workers share it."""
-    return LiveHub() if redis is None else RedisLiveHub(redis, cipher)
+    return LiveHub() if redis is None else RedisLiveHub(redis, cipher, prefix=prefix)

@@ -29,10 +29,18 @@ class RedisConversationLocks(RedisKeyedLocks):
     """Per-conversation locks in Redis, shared by every hub worker; a conversation held
     longer than `wait_s` by another turn makes this one Busy (503 with Retry-After)."""
 
-    def __init__(self, redis: Redis, *, lease_s: float, wait_s: float, retry_after_s: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        lease_s: float,
+        wait_s: float,
+        retry_after_s: int,
+        prefix: str = "hub:",
+    ) -> None:
         super().__init__(
             redis,
-            name=lambda key: f"hub:conversation:{key}",
+            name=lambda key: f"{prefix}conversation:{key}",
             lease_s=lease_s,  # longer than any turn (Rasa's timeout and then some)
             wait_s=wait_s,
             poll_s=0.01,

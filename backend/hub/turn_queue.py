@@ -107,6 +107,8 @@ class ArqTurnQueue:
         self,
         redis_url: str,
         *,
+        queue_name: str = QUEUE_NAME,
+        socket_timeout_s: float = 5.0,
         job_timeout_s: float,
         max_jobs: int,
         tries: int = 4,
@@ -114,6 +116,8 @@ class ArqTurnQueue:
         poll_delay_s: float = 0.05,
     ) -> None:
         self._settings = RedisSettings.from_dsn(redis_url)
+        self._settings.conn_timeout = max(1, round(socket_timeout_s))
+        self._queue_name = queue_name
         self._job_timeout_s = job_timeout_s
         self._max_jobs = max_jobs
         self._tries = tries
@@ -133,11 +137,11 @@ class ArqTurnQueue:
             except AssistantUnavailable as exc:
                 raise Retry(defer=delay * ctx["job_try"]) from exc
 
-        self._pool = await create_pool(self._settings, default_queue_name=QUEUE_NAME)
+        self._pool = await create_pool(self._settings, default_queue_name=self._queue_name)
         self._worker = Worker(
             functions=[func(answer_phone_message, name=JOB_NAME, timeout=self._job_timeout_s)],
             redis_pool=self._pool,
-            queue_name=QUEUE_NAME,
+            queue_name=self._queue_name,
             max_jobs=self._max_jobs,
             max_tries=tries,
             poll_delay=self._poll_delay_s,
@@ -156,7 +160,7 @@ class ArqTurnQueue:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
         while self._pool is not None and loop.time() < deadline:
-            queued = await self._pool.zcard(QUEUE_NAME)
+            queued = await self._pool.zcard(self._queue_name)
             running = self._worker is not None and bool(self._worker.tasks)
             if not queued and not running:
                 return

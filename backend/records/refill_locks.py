@@ -64,11 +64,13 @@ class RedisRefillLocks(RedisKeyedLocks):
         )
 
 
-def refill_locks_for(redis: Redis | None, cipher: Cipher, *, ehr_timeout_s: float) -> RefillLocks:
+def refill_locks_for(
+    redis: Redis | None, cipher: Cipher, *, ehr_timeout_s: float, prefix: str = DEFAULT_PREFIX
+) -> RefillLocks:
     """In memory for one backend process; in Redis when several hub workers share the load."""
     if redis is None:
         return LocalRefillLocks()
     lease_s = ehr_timeout_s * EHR_CALLS_UNDER_LOCK + LEASE_MARGIN_S
     # Waiting as long as the lease: a request gets the lock at the latest when the lease of
     # one that is stuck (or whose worker died) runs out, unless others keep taking it first.
-    return RedisRefillLocks(redis, cipher, lease_s=lease_s, wait_s=lease_s)
+    return RedisRefillLocks(redis, cipher, lease_s=lease_s, wait_s=lease_s, prefix=prefix)

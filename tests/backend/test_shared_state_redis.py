@@ -471,3 +471,46 @@ async def _until(condition: Any, timeout_s: float = WAIT_S) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         await asyncio.sleep(0.01)
+
+
+@needs_redis
+def test_two_deployments_on_one_redis_do_not_share_conversation_locks(tmp_path: Path) -> None:
+    """Each deployment's keys start with its REDIS_PREFIX: the same conversation held by one
+    deployment does not block the other, and the keys carry the prefix."""
+    from backend.services import conversation_locks
+
+    first = make_settings(
+        tmp_path / "a", redis_url=REDIS_URL, redis_prefix=f"t{uuid.uuid4().hex[:8]}:"
+    )
+    second = make_settings(
+        tmp_path / "b", redis_url=REDIS_URL, redis_prefix=f"t{uuid.uuid4().hex[:8]}:"
+    )
+
+    async def scenario() -> list[bytes]:
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            one, two = conversation_locks(first, redis), conversation_locks(second, redis)
+            async with one.hold("c1"):
+                async with asyncio.timeout(2):
+                    async with two.hold("c1"):
+                        keys = await redis.keys(f"{first.redis_prefix}*")
+                        keys += await redis.keys(f"{second.redis_prefix}*")
+                        return sorted(keys)
+        finally:
+            await redis.aclose()
+
+    keys = asyncio.run(scenario())
+    assert keys == sorted(
+        [
+            f"{first.redis_prefix}conversation:c1".encode(),
+            f"{second.redis_prefix}conversation:c1".encode(),
+        ]
+    )
+
+
+@pytest.mark.parametrize("prefix", ["", "has space:", "x" * 41, "semi;colon"])
+def test_a_redis_prefix_that_could_collide_or_break_keys_is_refused(
+    tmp_path: Path, prefix: str
+) -> None:
+    with pytest.raises(ValueError, match="redis_prefix"):
+        make_settings(tmp_path, redis_prefix=prefix)
