@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,3 +101,22 @@ def load_case_file(path: Path) -> list[RuleCase]:
 def all_case_files(directory: Path = CASES_DIR) -> dict[str, list[RuleCase]]:
     """Every case file in ``directory``, by rule id."""
     return {path.stem: load_case_file(path) for path in sorted(directory.glob("*.yaml"))}
+
+
+def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line of a JSONL case file; raises
+    ``CaseFileError`` naming the line that is not JSON or not an object."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise CaseFileError(path, 0, f"cannot read the file: {exc.strerror}") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CaseFileError(path, number, f"not valid JSON ({exc.msg})") from None
+        if not isinstance(raw, dict):
+            raise CaseFileError(path, number, "each line must be a JSON object")
+        yield number, raw

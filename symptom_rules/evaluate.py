@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .casefiles import jsonl_objects
 from .engine import Engine, default_engine
 from .errors import CaseFileError
 from .levels import COARSE_LEVELS, LEVELS, Level
@@ -46,19 +47,7 @@ def read_cases(path: Path) -> list[Case]:
     allowed = {level.value for level in LEVELS} | set(COARSE_LEVELS)
     cases: list[Case] = []
     seen: set[str] = set()
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CaseFileError(path, 0, f"cannot read the file: {exc.strerror}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CaseFileError(path, number, f"not valid JSON ({exc.msg})") from None
-        if not isinstance(raw, dict):
-            raise CaseFileError(path, number, "each line must be a JSON object")
+    for number, raw in jsonl_objects(path):
         for key in ("id", "text", "expected"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise CaseFileError(path, number, f"missing or empty text field {key!r}")

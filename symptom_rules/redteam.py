@@ -12,12 +12,12 @@ Exit status 0, 1 when ``--require`` targets are missed, 2 for a malformed file.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .casefiles import jsonl_objects
 from .engine import Engine, default_engine
 from .errors import CaseFileError
 
@@ -59,19 +59,9 @@ class Score:
 def read_cases(path: Path) -> list[RedTeamCase]:
     """Parse the file; raises ``CaseFileError`` naming the first bad line."""
     cases: list[RedTeamCase] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CaseFileError(path, 0, f"cannot read the file: {exc.strerror}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CaseFileError(path, number, f"not valid JSON ({exc.msg})") from None
-        if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
-            raise CaseFileError(path, number, "each line needs an object with a text")
+    for number, raw in jsonl_objects(path):
+        if not isinstance(raw.get("text"), str):
+            raise CaseFileError(path, number, "each line needs a text")
         if raw.get("expected") not in EXPECTED:
             raise CaseFileError(path, number, f"expected must be one of {EXPECTED}")
         age = raw.get("age")
