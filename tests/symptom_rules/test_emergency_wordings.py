@@ -121,6 +121,8 @@ WORDINGS = {
         "mottled skin and a temperature",
     ],
     "issue-24 probes": [
+        "choked on a grape, coughed it up but now he cant breathe",
+        "my son is choking on a sweet and cant get it out",
         "burnt my hand on the oven and the skin has gone white and leathery, doesnt even hurt",
         "my toddler grabbed my tea and scalded his chest, big blisters",
         "spilt boiling water over my arm, huge blister the size of my hand",
@@ -344,6 +346,7 @@ def test_an_emergency_in_lay_words_is_recognised_on_the_first_message(engine, te
 # Messages that name an emergency's words without one happening now (figures of speech,
 # history, admin, information questions, resolved or harmless events): none may fire.
 NOT_EMERGENCIES = [
+    "she choked on her cereal this morning but coughed it up and is fine now",
     "my stroke clinic appointment is on tuesday, can i move it",
     "i had a mini stroke in 2020 and need my clopidogrel repeat",
     "my grandad died of a heart attack, should i have my cholesterol checked",
