@@ -45,6 +45,11 @@ class Condition:
         """Every ``finding:x`` and ``fact:y`` this condition mentions."""
         raise NotImplementedError
 
+    def finding_ids(self) -> set[str]:
+        """The ids of the findings this condition mentions (``x`` of ``finding:x``)."""
+        prefix = "finding:"
+        return {name.removeprefix(prefix) for name in self.names() if name.startswith(prefix)}
+
 
 @dataclass(frozen=True)
 class HasFinding(Condition):

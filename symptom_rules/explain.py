@@ -7,7 +7,7 @@ The wording says why and what to do, never a diagnosis. Phone numbers come from
 from __future__ import annotations
 
 from .config import EngineConfig
-from .extraction.types import Finding
+from .extraction.types import HYPOTHETICAL, Finding
 from .levels import Level
 from .model import Rule
 
@@ -116,23 +116,22 @@ def safety_net(
 
 # An information question about these ("how many paracetamol is an overdose?", "what are
 # the warning signs of suicide?") is not an emergency, but gets where to turn.
-TOPIC_ADVICE = {
-    "crisis": (
-        ("suicidal_thoughts", "self_harm", "overdose"),
+TOPIC_ADVICE = (
+    (
+        {"suicidal_thoughts", "self_harm", "overdose"},
         "If you or someone you know is thinking about suicide or self-harm, you can call or "
         "text {crisis} at any time; if someone is in danger now, call {emergency}.",
     ),
-    "poison": (
-        ("poisoning", "overdose"),
+    (
+        {"poisoning", "overdose"},
         "If someone has swallowed something harmful or too much of a medicine, call "
         "{emergency} if they are unwell, or Poison Help on {poison} for advice.",
     ),
-}
-ASKED_ABOUT = ("hypothetical",)
+)
 
 
 def topic_advice(mentions: list[Finding], config: EngineConfig) -> str:
     """Crisis-line and poison-line advice for questions that name those topics."""
-    asked = {m.id for m in mentions if m.status in ASKED_ABOUT}
-    parts = [_fill(text, config) for ids, text in TOPIC_ADVICE.values() if asked & set(ids)]
+    asked = {m.id for m in mentions if m.status == HYPOTHETICAL}
+    parts = [_fill(text, config) for ids, text in TOPIC_ADVICE if asked & ids]
     return " ".join(parts)

@@ -18,12 +18,12 @@ import math
 from dataclasses import dataclass
 
 from .conditions import State
+from .extraction.pipeline import REASSURING
 from .extraction.types import ABSENT, PRESENT
 from .levels import LEVELS, Level
 from .model import Protocol, Rule
 from .state import TriageState
 
-REASSURING = "reassuring"
 # Reassurance about the whole person, not one finding: "otherwise well", "nothing else".
 GLOBAL_WORDS = {"otherwise", "other", "else"}
 
@@ -80,11 +80,7 @@ def _reassurance_reaches(state: TriageState, protocol: Protocol) -> bool:
     reassuring = [m for m in state.mentions if m.id == REASSURING and m.status == PRESENT]
     if any(m.clause < 0 or GLOBAL_WORDS & set(m.text.lower().split()) for m in reassuring):
         return True
-    triggers = {
-        name.removeprefix("finding:")
-        for name in protocol.triggers.names()
-        if name.startswith("finding:")
-    }
+    triggers = protocol.triggers.finding_ids()
     about = {m.clause for m in reassuring}
     return any(
         m.clause in about and m.id in triggers and m.status == PRESENT for m in state.mentions

@@ -106,12 +106,7 @@ class RuleSet:
 
     def red_flag_findings(self) -> frozenset[str]:
         """Findings a red flag names, and every finding that implies one of them."""
-        named = {
-            name.removeprefix("finding:")
-            for rule in self.red_flags
-            for name in rule.when.names()
-            if name.startswith("finding:")
-        }
+        named = {finding for rule in self.red_flags for finding in rule.when.finding_ids()}
         findings = self.vocabulary.findings
         while True:
             more = {f.id for f in findings.values() if named & set(f.implies)} - named

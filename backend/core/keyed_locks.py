@@ -19,6 +19,10 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import LockError
 
+# What every Redis key, channel and queue name starts with unless REDIS_PREFIX says otherwise
+# (the default of `Settings.redis_prefix`).
+DEFAULT_PREFIX = "hub:"
+
 
 class KeyedLocks(Protocol):
     def hold(self, key: str) -> AbstractAsyncContextManager[None]:

@@ -31,11 +31,11 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from backend.core.crypto import Cipher, DecryptionError
+from backend.core.keyed_locks import DEFAULT_PREFIX
 from backend.handoff.live import LiveHub, PushOutcome, WebchatPush
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PREFIX = "hub:"  # the same namespace as the conversation locks (hub:conversation:...)
 READY_TIMEOUT_S = 5.0  # start-up waits this long for Redis to confirm the subscription
 RESUBSCRIBE_S = 1.0  # pause before subscribing again once the connection was lost
 PUSH_TIMEOUT_S = 5.0  # one stalled tab must not hold up the relay for every other one

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from backend.core.keyed_locks import KeyedLocks, LocalKeyedLocks, RedisKeyedLocks
+from backend.core.keyed_locks import DEFAULT_PREFIX, KeyedLocks, LocalKeyedLocks, RedisKeyedLocks
 from backend.hub.admission import Busy
 
 ConversationLocks = KeyedLocks
@@ -36,7 +36,7 @@ class RedisConversationLocks(RedisKeyedLocks):
         lease_s: float,
         wait_s: float,
         retry_after_s: int,
-        prefix: str = "hub:",
+        prefix: str = DEFAULT_PREFIX,
     ) -> None:
         super().__init__(
             redis,

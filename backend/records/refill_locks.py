@@ -15,9 +15,8 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from backend.core.crypto import Cipher
-from backend.core.keyed_locks import KeyedLocks, LocalKeyedLocks, RedisKeyedLocks
+from backend.core.keyed_locks import DEFAULT_PREFIX, KeyedLocks, LocalKeyedLocks, RedisKeyedLocks
 
-DEFAULT_PREFIX = "hub:"  # the same namespace as the conversation locks
 # EHR calls made under the lock at worst: the patient's Tasks (a search, retried up to twice,
 # and its audit), then the create (the prescription read and the open-Task search, each
 # retried up to twice, an audit, the write). Each waits at most EHR_TIMEOUT_S.

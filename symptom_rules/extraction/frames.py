@@ -11,6 +11,7 @@ history, family) still applies to whatever the frames keep.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,12 +95,9 @@ class Frames:
         return False
 
 
-def _first(tokens: object, skip: set[str]) -> str | None:
-    """The first token not in ``skip`` (``tokens`` is any iterable of lower-case words)."""
-    for token in tokens:  # type: ignore[attr-defined]
-        if token not in skip:
-            return str(token)
-    return None
+def _first(tokens: Iterable[str], skip: set[str]) -> str | None:
+    """The first of the lower-case ``tokens`` not in ``skip``."""
+    return next((token for token in tokens if token not in skip), None)
 
 
 def load_frames(path: Path, vocab: Vocabulary) -> Frames:

@@ -10,6 +10,7 @@ negated, historical, hypothetical, family history or about another person. Build
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..terms import parse_term, words
-from ..vocabulary import Vocabulary
+from ..vocabulary import FindingDef, Vocabulary
 from . import anchored_matcher, numbers, vitals
 from .context_rules import ModifierDef
 from .frames import DROP, Frames
@@ -103,20 +104,8 @@ class Extractor:
         self.frames = frames
         nlp = spacy.blank("en")
         plain = nlp.tokenizer
-        known = {
-            token.norm_
-            for finding in vocab.findings.values()
-            for term in finding.terms
-            for word in words(parse_term(term))
-            for token in plain(word)
-        }
-        alarm_words = {
-            token.norm_
-            for finding_id in alarm_findings
-            for term in vocab.findings[finding_id].terms
-            for word in words(parse_term(term))
-            for token in plain(word)
-        }
+        known = _plain_words(plain, vocab.findings.values())
+        alarm_words = _plain_words(plain, (vocab.findings[f] for f in alarm_findings))
         tokenizer = NormalisingTokenizer(
             plain, vocab.spelling, known, AlarmSpelling(alarm_words) if alarm_words else None
         )
@@ -193,9 +182,8 @@ class Extractor:
                     replace(finding, id=excluded, status=ABSENT, uncertain=False, source="implied")
                     for excluded in definition.excludes
                 )
-        findings = _aim_reassurance(findings, doc, clauses)
+        findings = _mark_medicine_reasons(_aim_reassurance(findings, doc, clauses), doc)
         facts = read_facts(text)
-        findings = _mark_medicine_reasons(findings, doc)
         if facts.get("temperature_c", 0.0) >= 38.0:  # type: ignore[operator]
             findings.append(Finding("fever", f"{facts['temperature_c']} °C", source="derived"))
         if facts.get("pain_score", 0.0) >= 8.0:  # type: ignore[operator]
@@ -226,6 +214,19 @@ class Extractor:
 
 
 LIST_WORDS = {"or", "nor"}
+
+
+def _plain_words(plain: Any, findings: Iterable[FindingDef]) -> set[str]:
+    """The plain-tokenizer norms of every word in the terms of ``findings``."""
+    return {
+        token.norm_
+        for finding in findings
+        for term in finding.terms
+        for word in words(parse_term(term))
+        for token in plain(word)
+    }
+
+
 CLAUSE_BREAKS = {"but", "however", "although", "though", "whereas", "except", "apart"}
 
 
@@ -252,7 +253,7 @@ def _aim_reassurance(findings: list[Finding], doc: Doc, clauses: list[int]) -> l
     aimed = []
     for finding in findings:
         if finding.id == REASSURING and finding.clause >= 0:
-            first = next(t for t in doc if clauses[t.i] == finding.clause)
+            first = doc[clauses.index(finding.clause)]
             earlier = [c for c in content if c < finding.clause]
             if earlier and (finding.clause not in content or first.lower_ in CLAUSE_BREAKS):
                 finding = replace(finding, clause=max(earlier))

@@ -48,11 +48,7 @@ def _set_by_another_finding(engine, whole, part) -> bool:
     "another finding")."""
     about = {f.clause for f in whole.findings if f.id == "reassuring"}
     reassured = {f.id for f in whole.findings if f.clause in about and f.status == "present"}
-    complaints = {
-        p.id
-        for p in engine.rules.protocols
-        if {n.removeprefix("finding:") for n in p.triggers.names()} & reassured
-    }
+    complaints = {p.id for p in engine.rules.protocols if p.triggers.finding_ids() & reassured}
     return any(r.startswith("RF-") for r in part.rule_ids) or bool(set(part.protocols) - complaints)
 
 
