@@ -3,7 +3,10 @@
 An SMS segment holds 160 GSM-7 characters (characters of the GSM extension table count
 twice) or 70 UCS-2 code units once any character outside GSM-7 appears (an emoji counts
 twice: it is a surrogate pair). Longer replies are sent as several messages, split at
-sentence boundaries where possible and numbered "(1/3)".
+sentence boundaries where possible and numbered "(1/3)". Typographic punctuation (an en dash
+in a clinic's name, curly quotes) is sent as its plain GSM-7 look-alike first, as Twilio's
+"smart encoding" does: one such character would otherwise turn a one-segment reminder into
+three UCS-2 segments.
 """
 
 from __future__ import annotations
@@ -23,6 +26,29 @@ UCS2_SEGMENT = 70
 WHATSAPP_LIMIT = 1600
 # Sentence ends (kept with their sentence) and line breaks are the preferred split points.
 _BOUNDARY = re.compile(r"(?<=[.!?…])\s+|\n+")
+# Punctuation outside GSM-7 with a look-alike inside it (letters such as "á" are left alone:
+# a patient's name is spelled as the record spells it).
+_GSM7_LOOKALIKE = str.maketrans(
+    {
+        "\u2010": "-",  # hyphen
+        "\u2011": "-",  # non-breaking hyphen
+        "\u2012": "-",  # figure dash
+        "\u2013": "-",  # en dash
+        "\u2014": "-",  # em dash
+        "\u2212": "-",  # minus sign
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u00a0": " ",  # no-break space
+        "\u202f": " ",  # narrow no-break space
+        "\u2026": "...",
+    }
+)
 
 
 def is_gsm7(text: str) -> bool:
@@ -50,9 +76,14 @@ def render_text(reply: Reply) -> str:
     return f"{reply.text}\n{options}"
 
 
+def gsm7_lookalikes(text: str) -> str:
+    """`text` with typographic punctuation replaced by its GSM-7 look-alike."""
+    return text.translate(_GSM7_LOOKALIKE)
+
+
 def split_sms(text: str) -> list[str]:
     """`text` as SMS messages of one segment each, numbered "(1/n) " when there are several."""
-    text = text.strip()
+    text = gsm7_lookalikes(text).strip()
     gsm7 = is_gsm7(text)
     limit = segment_limit(text)
     if sms_units(text, gsm7=gsm7) <= limit:

@@ -24,7 +24,7 @@ from tests.backend.identity_world import MATEO, World, world_for
 
 ZOE = "pat-003"
 STRANGER = "pat-005"  # an adult with appointments, results and medications
-OTHER_FAMILYS_CHILD = "pat-042"  # Siobhán's son, not in Mateo's care
+OTHER_FAMILYS_CHILD = "pat-040"  # Jean-Baptiste Pierre-Louis's daughter, not in Mateo's care
 
 
 @dataclass(frozen=True)

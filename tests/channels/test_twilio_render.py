@@ -79,6 +79,22 @@ def test_one_emoji_drops_the_segment_to_70_units() -> None:
     assert parts[-1].endswith("😀")
 
 
+def test_typographic_punctuation_goes_as_its_gsm7_lookalike_and_keeps_one_segment() -> None:
+    reminder = (
+        "Reminder: you have an appointment with Dr. Mei\u2011Ling Chen at Riverside Health "
+        "\u2013 Elm Park on Thursday 3 December at 13:00. Reply \u201cC\u201d to confirm\u2026"
+    )
+    [sent] = split_sms(reminder)
+    assert "Riverside Health - Elm Park" in sent and 'Reply "C" to confirm...' in sent
+    assert is_gsm7(sent)
+    assert render_for_channel(Reply(text=reminder), "whatsapp") == [reminder]  # WhatsApp as is
+
+
+def test_a_name_spelled_outside_gsm7_is_left_as_the_record_spells_it() -> None:
+    [sent] = split_sms("Hello Siobhán")
+    assert sent == "Hello Siobhán"
+
+
 def test_accented_non_gsm_text_is_split_by_70_and_never_halves_a_character() -> None:
     text = "Olá, São João está ótimo. " * 6 + "🙂" * 80
     parts = split_sms(text)

@@ -10,6 +10,7 @@ e2e suite is interrupted by a reminder.
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -32,7 +33,9 @@ from tests.utils.e2e_chat import (
 )
 
 pytestmark = pytest.mark.e2e
-REMINDER = "Reminder: you have an appointment"
+# The whole reminder, however many SMS it took: waiting for its first words alone could
+# return before the last part ("Reply C ...") has left.
+REMINDER = re.compile(r"Reminder: you have an appointment.*Reply C to confirm", re.DOTALL)
 
 
 async def _book_within_the_reminder_lead(stack: StackConfig, patient_id: str) -> Appointment:

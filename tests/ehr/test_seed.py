@@ -41,6 +41,26 @@ def test_the_same_seed_and_now_give_the_same_clinic(clinic: list[dict]) -> None:
     assert generate_clinic(seed=7, now=SEED_NOW) != clinic
 
 
+def test_a_patients_record_is_the_same_on_the_next_days(clinic: list[dict]) -> None:
+    """The slot window holds a different number of weekdays from day to day; that must not
+    reshuffle who has which results and medicines (tests name patients by what they hold)."""
+
+    def holdings(resources: list[dict]) -> dict[str, Counter[str]]:
+        held: dict[str, Counter[str]] = {}
+        for r in resources:
+            subject = (r.get("subject") or r.get("participant", [{}])[0].get("actor") or {}).get(
+                "reference", ""
+            )
+            if subject.startswith("Patient/"):
+                held.setdefault(subject, Counter())[r["resourceType"]] += 1
+        return held
+
+    today = holdings(clinic)
+    for days in (1, 2, 5):
+        later = holdings(generate_clinic(seed=42, now=SEED_NOW + timedelta(days=days)))
+        assert later == today
+
+
 def test_every_seeded_resource_is_valid_r4(clinic: list[dict]) -> None:
     for r in clinic:
         FHIRElementFactory.instantiate(r["resourceType"], r)

@@ -27,6 +27,15 @@ class SeedContext:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
+    def begin(self, part: str) -> None:
+        """Give `part` (slots, patients, labs, ...) its own random stream.
+
+        How many draws a part makes depends on "now" (weekdays in the slot window, ages), so
+        with one shared stream a later day would give every patient after it different data;
+        with a stream per part, a patient's record stays the same from one day to the next.
+        """
+        self.rng = random.Random(f"{self.seed}:{part}")
+
     @property
     def today(self) -> date:
         """Today in the clinic's time zone."""

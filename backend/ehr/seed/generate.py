@@ -16,11 +16,17 @@ from .slots import build_slots
 def generate_clinic(*, seed: int, now: datetime) -> list[Resource]:
     """All resources of the synthetic clinic, directory first."""
     ctx = SeedContext(seed=seed, now=now)
+    ctx.begin("directory")
     build_directory(ctx)
+    ctx.begin("slots")
     busy = build_slots(ctx)
+    ctx.begin("patients")
     patients = build_patients(ctx)
+    ctx.begin("labs")
     build_labs(ctx, patients)
+    ctx.begin("medications")
     build_medications(ctx, patients)
+    ctx.begin("appointments")
     build_appointments(ctx, patients, busy)
     return ctx.resources
 

@@ -48,7 +48,8 @@ def build_labs(
     lab_cat = concept(codes.V2_0074, "LAB", "Laboratory")
     obs_cat = concept(codes.OBS_CATEGORY, "laboratory", "Laboratory")
     for p in patients:
-        if p.age_years < 1 or ctx.rng.random() < 0.2:
+        skipped = ctx.rng.random() < 0.2  # drawn for every patient: one's age shifts no other's
+        if p.age_years < 1 or skipped:
             continue
         for _ in range(ctx.rng.randint(1, 3)):
             report_no += 1
