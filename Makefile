@@ -14,7 +14,7 @@ RASA         := .venv-rasa/bin/rasa
 EHR_URL      ?= http://127.0.0.1:8090/fhir
 PIP_FLAGS    := --disable-pip-version-check --progress-bar on
 
-.PHONY: help install run run-scaled test test-backend test-actions test-rasa test-nlu lint train migrate seed seed-import browser bench
+.PHONY: help install run run-scaled outbox test test-backend test-actions test-rasa test-nlu lint train migrate seed seed-import browser bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ run: install train ## install, train, migrate, seed and start all five processes
 
 run-scaled: install train ## the same, scaled: 2 hub workers, 2 Rasa instances, PostgreSQL, Redis
 	@$(PY) -m scripts.run --scaled
+
+outbox: .venv/.installed ## the development outbox with one-time codes (masked on its web page)
+	@$(PY) -m scripts.outbox
 
 # --- checks ------------------------------------------------------------------------------
 lint: .venv/.installed ## ruff (lint and format) over the whole tree, mypy over the code

@@ -3,20 +3,20 @@
 Against a running stack (`make run`, or any stack whose URLs you pass; loopback only):
 
     .venv/bin/python bench/load.py [--levels 1,8,32,128,256] [--messages 8] [--rounds 1]
-        [--backend URL] [--rasa URL] [--ehr URL] [--timeout 60] [--max-retries 20]
-        [--level-seconds 600] [--settle 2] [--targets hub,rasa] [--verify-uses 2]
+        [--backend URL] [--rasa URL] [--ehr URL] [--service-token T] [--timeout 60]
+        [--max-retries 20] [--level-seconds 600] [--settle 2] [--targets hub,rasa] [--verify-uses 2]
         [--profile NAME] [--json FILE]
 
 At each level N conversations run at once; each is one patient sending ~8 messages one after
 another, each once the previous one is answered: small talk, symptom triage, and patients who
-verify who they are (last name, first name, birth date, then the code the hub texts them,
-read from `GET /dev/outbox.json`, so ENV=development) and then search slots ("can I book an
-appointment" ... "never mind": nothing is booked) or list medications and results. The hub
-gets `POST {backend}/channels/rest/webhook`, bare Rasa `POST {rasa}/webhooks/rest/webhook`,
-with the same texts (Rasa gets a dummy code); one after the other at each level, the order
-alternating. Verified patients come from the seeded EHR, each used at most --verify-uses times
-a run: the backend sends at most 5 codes per phone an hour, so a third run within the hour
-verifies fewer (the `verified` column says how many).
+verify who they are (last name, first name, birth date, then the code the hub texts them, read
+from `GET /dev/outbox.json` with --service-token, so ENV=development) and then search slots
+("can I book an appointment" ... "never mind": nothing is booked) or list medications and
+results. The hub gets `POST {backend}/channels/rest/webhook`, bare Rasa `POST
+{rasa}/webhooks/rest/webhook`, with the same texts (Rasa gets a dummy code); one after the
+other at each level, the order alternating. Verified patients come from the seeded EHR, each
+used at most --verify-uses times a run: the backend sends at most 5 codes per phone an hour, so
+a third run within the hour verifies fewer (the `verified` column says how many).
 
 Columns, per level and target (rounds together):
   msg/s      answered messages / wall time of the level
@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
@@ -66,6 +67,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--backend", default="http://127.0.0.1:8000")
     parser.add_argument("--rasa", default="http://127.0.0.1:5005")
     parser.add_argument("--ehr", default="http://127.0.0.1:8090/fhir")
+    parser.add_argument(
+        "--service-token",
+        default=os.environ.get("SERVICE_TOKEN", "dev-service-token"),
+        help="reads one-time codes from the dev outbox (masked without it)",
+    )
     parser.add_argument("--levels", default="1,8,32,128,256", help="comma-separated")
     parser.add_argument("--messages", type=int, default=8, help="per conversation")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each level and target")
@@ -120,7 +126,7 @@ async def run_target(
     ):
         codes = None
         if target.verifies and any(wants_code(c) for c in plan):
-            codes = CodeBox(side, args.backend)
+            codes = CodeBox(side, args.backend, args.service_token)
             await codes.baseline()
         stop = asyncio.Event()
         probes = int(args.level_seconds / 0.5) + 10

@@ -84,8 +84,10 @@ class CodeBox:
     one conversation of the level verifying that phone's patient.
     """
 
-    def __init__(self, client: httpx.AsyncClient, backend: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, backend: str, service_token: str = "") -> None:
         self.client, self.url = client, f"{backend}/dev/outbox.json"
+        # Without the service token the outbox masks one-time codes.
+        self.headers = {"Authorization": f"Bearer {service_token}"} if service_token else {}
         self.seen: set[tuple[str, ...]] = set()
         self.codes: dict[str, list[str]] = {}
         self.read_at = 0.0
@@ -93,7 +95,7 @@ class CodeBox:
 
     async def _entries(self) -> list[dict[str, Any]]:
         try:
-            response = await self.client.get(self.url, timeout=15)
+            response = await self.client.get(self.url, headers=self.headers, timeout=15)
             entries = response.json() if response.status_code == 200 else []
         except (httpx.HTTPError, ValueError):
             return []

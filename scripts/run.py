@@ -126,7 +126,7 @@ def main() -> int:
         f"  Clinician console:        {config.backend_url}/console"
         "  (accounts: .venv/bin/python -m backend.handoff.accounts create --email … --name …)\n"
         f"  Outbox (development):     {config.backend_url}/dev/outbox"
-        "  (SMS/WhatsApp/Telegram messages while no provider is configured)\n"
+        "  (messages while no provider is configured; codes masked: `make outbox` shows them)\n"
         f"  Health of every process:  {config.backend_url}/healthz\n"
         f"  REST channel for scripts: POST {config.backend_url}/channels/rest/webhook\n"
         f"  EHR (FHIR R4):            {config.ehr_base_url}\n"

@@ -27,7 +27,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=ROOT / ".env", extra="ignore")
 
-    env: Literal["development", "test", "production"] = "development"
+    # No default: a stack started without ENV must not quietly run as development (which
+    # accepts placeholder secrets and mounts the development outbox).
+    env: Literal["development", "test", "production"]
     var_dir: Path = ROOT / "var"
     database_url: str = ""  # empty: SQLite file under var_dir
 
@@ -141,6 +143,16 @@ class Settings(BaseSettings):
         "Please bring a photo ID, your insurance card and a list of the medicines you take, "
         "and arrive 10 minutes early."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _require_env(cls, data: object) -> object:
+        if isinstance(data, dict) and not data.get("env"):
+            raise ValueError(
+                "ENV is not set: set ENV=development, test or production in the environment "
+                "or in .env (`make install` writes .env with ENV=development for a laptop)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -215,7 +215,8 @@ def test_without_a_bot_token_replies_go_to_the_dev_outbox(
 
     dev = make_settings(tmp_path, env="development", telegram_secret_token=SECRET)
     upgrade(dev.effective_database_url)
-    with TestClient(create_app(dev, build_services(dev, rasa=fake_rasa))) as dev_client:
+    app = create_app(dev, build_services(dev, rasa=fake_rasa))
+    with TestClient(app, client=("127.0.0.1", 50000)) as dev_client:  # the outbox: loopback
         post(dev_client, text_update("offer"))
         [entry] = dev_client.get("/dev/outbox.json").json()
     assert bot_api.calls == []

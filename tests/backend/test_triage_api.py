@@ -24,7 +24,7 @@ AUTH = {"Authorization": "Bearer test-service-token-0123456789"}
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return build_engine(Settings(_env_file=None, emergency_number="999"))  # type: ignore[call-arg]
+    return build_engine(Settings(_env_file=None, env="development", emergency_number="999"))  # type: ignore[call-arg]
 
 
 @pytest.fixture

@@ -264,7 +264,8 @@ def test_without_a_twilio_account_outbound_goes_to_the_dev_outbox(
 
     dev = make_settings(tmp_path, env="development", twilio_auth_token=TOKEN, public_base_url=BASE)
     upgrade(dev.effective_database_url)
-    with TestClient(create_app(dev, build_services(dev, rasa=fake_rasa))) as dev_client:
+    app = create_app(dev, build_services(dev, rasa=fake_rasa))
+    with TestClient(app, client=("127.0.0.1", 50000)) as dev_client:  # the outbox: loopback
         assert text_in(dev_client, "offer").status_code == 200
         outbox = dev_client.get("/dev/outbox.json").json()
         page = dev_client.get("/dev/outbox")

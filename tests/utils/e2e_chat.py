@@ -116,9 +116,13 @@ class Outbox:
     def __init__(self, stack: StackConfig) -> None:
         self.stack = stack
         self.seen: set[tuple[str, str, str, str]] = set()
+        # One-time codes are masked for callers without the service token.
+        self.headers = {"Authorization": f"Bearer {stack.process_env()['SERVICE_TOKEN']}"}
 
     def _entries(self) -> list[dict[str, str]]:
-        response = httpx.get(f"{self.stack.backend_url}/dev/outbox.json", timeout=15)
+        response = httpx.get(
+            f"{self.stack.backend_url}/dev/outbox.json", headers=self.headers, timeout=15
+        )
         response.raise_for_status()
         return list(reversed(response.json()))  # oldest first
 
@@ -133,7 +137,9 @@ class Outbox:
         with httpx.Client(timeout=15) as client:
             deadline = time.monotonic() + REPLY_WAIT_S
             while True:
-                entries = client.get(f"{self.stack.backend_url}/dev/outbox.json").json()
+                entries = client.get(
+                    f"{self.stack.backend_url}/dev/outbox.json", headers=self.headers
+                ).json()
                 for entry in reversed(entries):
                     mine = entry["channel"] == channel and _number(entry["to"]) == _number(to)
                     if mine and _key(entry) not in self.seen:
