@@ -407,6 +407,11 @@ class Hub:
             chosen = offered[message.choice_index]
             return chosen["title"], chosen["payload"]
         text = validate_text(message.text, max_chars=self._max_chars)
+        # A client that answers a button with its payload ("/affirm"), as Rasa's own widgets
+        # do, chose that button; any other slash command stays plain text (as_plain_text).
+        by_payload = next((b for b in offered if b["payload"] == text.strip()), None)
+        if by_payload is not None:
+            return by_payload["title"], by_payload["payload"]
         if message.channel in TEXT_CHOICE_CHANNELS and offered:
             button = pick_button(text, offered)
             if button is not None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from backend.core.config import Settings
 from backend.db.models import Conversation, Message
+from backend.hub import transcript
 from backend.main import create_app
 from backend.services import Services
 from tests.utils.fake_rasa import FakeRasa
@@ -124,8 +125,6 @@ def test_unicode_and_emoji_reach_rasa_and_the_log_intact(
     response = client.post(WEBHOOK, json={"sender": "zoë", "message": text_in})
     assert response.json() == [{"text": f"echo: {text_in}"}]
     assert fake_rasa.texts == [text_in]
-    from backend.hub import transcript
-
     with services.session_factory() as session:
         conversation_id = session.scalars(select(Conversation.id)).one()
         lines = transcript.transcript(
@@ -163,6 +162,23 @@ def test_a_button_title_reply_picks_the_offered_button(
     client.post(WEBHOOK, json={"sender": "alice", "message": "offer"})
     client.post(WEBHOOK, json={"sender": "alice", "message": "no thanks"})
     assert fake_rasa.texts == ["offer", "/deny"]
+
+
+def test_a_buttons_payload_picks_that_button_and_other_slash_commands_stay_plain_text(
+    client: TestClient, fake_rasa: FakeRasa, services: Services
+) -> None:
+    client.post(WEBHOOK, json={"sender": "alice", "message": "offer"})
+    client.post(WEBHOOK, json={"sender": "alice", "message": "/affirm"})  # Rasa-widget style
+    client.post(WEBHOOK, json={"sender": "alice", "message": "offer"})
+    client.post(WEBHOOK, json={"sender": "alice", "message": "/restart"})  # not offered
+    client.post(WEBHOOK, json={"sender": "alice", "message": "/affirm"})  # no longer offered
+    assert fake_rasa.texts == ["offer", "/affirm", "offer", "restart", "affirm"]
+    with services.session_factory() as session:
+        conversation_id = session.scalars(select(Conversation.id)).one()
+        lines = transcript.transcript(
+            session=session, cipher=services.cipher, conversation_id=conversation_id
+        )
+    assert lines[2].text == "Yes please"  # the transcript shows the button the patient chose
 
 
 def test_rasa_down_returns_503_and_keeps_the_patients_message(
