@@ -15,6 +15,7 @@ CATEGORIES = (
     "HYPOTHETICAL",
     "FAMILY",
     "OTHER_PERSON",
+    "ANIMAL",
     "TERMINATE",
     "PSEUDO",
 )

@@ -21,6 +21,7 @@ from spacy.tokens import Doc, Span
 from ..terms import parse_term, words
 from ..vocabulary import FindingDef, Vocabulary
 from . import anchored_matcher, numbers, vitals
+from .animals import about_an_animal
 from .context_rules import ModifierDef
 from .frames import DROP, Frames
 from .frames import HYPOTHETICAL as HYPOTHETICAL_FRAME
@@ -164,7 +165,7 @@ class Extractor:
         findings: list[Finding] = []
         clauses = _clause_numbers(doc)
         for ent in doc.spans[SPANS_KEY]:
-            if ent.label_ == IGNORE:
+            if ent.label_ == IGNORE or about_an_animal(ent, OTHER_WORDS):
                 continue
             frame = self.frames.judge(ent) if self.frames else None
             if frame == DROP:
@@ -321,35 +322,37 @@ def _reaches(modifier: Any, ent: Span) -> bool:
     return any(token.lower_ in LIST_WORDS for token in doc[cue_end:scope_end])
 
 
-OTHER_WORDS = {
-    "husband",
-    "wife",
-    "son",
-    "daughter",
-    "baby",
-    "child",
-    "kid",
-    "partner",
-    "mum",
-    "mom",
-    "dad",
-    "father",
-    "mother",
-    "boyfriend",
-    "girlfriend",
-    "grandma",
-    "grandmother",
-    "toddler",
-    "grandad",
-    "grandfather",
-    "friend",
-    "brother",
-    "sister",
-    "infant",
-    "newborn",
-    "boy",
-    "girl",
-}
+OTHER_WORDS = frozenset(
+    {
+        "husband",
+        "wife",
+        "son",
+        "daughter",
+        "baby",
+        "child",
+        "kid",
+        "partner",
+        "mum",
+        "mom",
+        "dad",
+        "father",
+        "mother",
+        "boyfriend",
+        "girlfriend",
+        "grandma",
+        "grandmother",
+        "toddler",
+        "grandad",
+        "grandfather",
+        "friend",
+        "brother",
+        "sister",
+        "infant",
+        "newborn",
+        "boy",
+        "girl",
+    }
+)
 
 
 def _mentions_other(doc: Doc) -> bool:

@@ -70,6 +70,8 @@ _SATS = re.compile(
     r"\b(?:sats?|saturations?|saturating|spo2|sp02|o2\s*sats?|o2\s*saturation|o2|oxygen(?:\s*(?:sats?|"
     r"saturations?|levels?|level|reading))?|(?:pulse\s*)?ox(?:imeter|ymeter|i)(?:\s*(?:reading|says))?|"
     r"pulse\s*ox)\b"
+    # "oxygen finger thing says 87%": the device named in the patient's own words
+    r"(?:\s+(?:finger|clip|thing|monitor|machine|meter|probe|gadget|device|sensor|watch|tester))*"
     + _SATS_LINK
     + r"(\d{2,3})(?!\s*(?:/|\.\d|l\b|litres|liters|lpm|bpm|beats|minutes|mins|hours|days))\s*%?",
     re.I,

@@ -45,10 +45,16 @@ def _without_reassuring_clauses(engine, text: str, reassuring) -> str:
 def _set_by_another_finding(engine, whole, part) -> bool:
     """Whether the part's level comes from a red flag or from a protocol other than those
     whose complaint the reassurance is about (the same complaint told twice is not
-    "another finding")."""
+    "another finding"). A reassuring clause is about a complaint when it names the
+    complaint or answers one of its questions ("burnt at the beach. no blisters, drinking
+    plenty" answers the burn protocol's own questions)."""
     about = {f.clause for f in whole.findings if f.id == "reassuring"}
-    reassured = {f.id for f in whole.findings if f.clause in about and f.status == "present"}
-    complaints = {p.id for p in engine.rules.protocols if p.triggers.finding_ids() & reassured}
+    reassured = {f.id for f in whole.findings if f.clause in about}
+    complaints = {
+        p.id
+        for p in engine.rules.protocols
+        if (p.triggers.finding_ids() | {q.finding for q in p.questions if q.finding}) & reassured
+    }
     return any(r.startswith("RF-") for r in part.rule_ids) or bool(set(part.protocols) - complaints)
 
 
