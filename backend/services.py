@@ -22,6 +22,7 @@ from backend.ehr.factory import connect_ehr
 from backend.handoff.flow import HandoffFlow
 from backend.handoff.live import LiveHub
 from backend.handoff.live_redis import live_hub_for
+from backend.handoff.login_throttle import LoginThrottle
 from backend.hub.admission import TurnGate
 from backend.hub.conversation_locks import (
     ConversationLocks,
@@ -70,6 +71,7 @@ class Services:
     loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
     dependencies: DependencyWatch | None = None  # /healthz's background checks
     phone_turns: PhoneTurns | None = None  # phone webhooks' turns, from the queue
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # console sign-in
 
     async def start(self) -> None:
         """Start what runs in the background: the loop-lag monitor and the phone-turn queue."""
@@ -183,6 +185,9 @@ def build_services(
             redis, cipher, ehr_timeout_s=settings.ehr_timeout_s, prefix=settings.redis_prefix
         ),
         phone_outbound=phone_outbound,
+        login_throttle=LoginThrottle(
+            storage_uri=settings.redis_url or "memory://", key_prefix=settings.redis_prefix
+        ),
         telegram=TelegramOutbound(
             db=db,
             cipher=cipher,

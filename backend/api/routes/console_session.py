@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from backend.api.console_auth import (
     CurrentClinician,
@@ -13,7 +13,7 @@ from backend.api.console_auth import (
     clear_session_cookie,
     set_session_cookie,
 )
-from backend.api.deps import SettingsDep
+from backend.api.deps import ServicesDep, SettingsDep
 from backend.handoff.auth import authenticate, end_session, start_session
 from backend.handoff.schemas import ClinicianPublic, LoginIn
 
@@ -22,12 +22,38 @@ router = APIRouter(prefix="/console/api", tags=["console"])
 
 @router.post("/login")
 def login(
-    body: LoginIn, session: SessionDep, settings: SettingsDep, response: Response
+    body: LoginIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    services: ServicesDep,
+    response: Response,
 ) -> ClinicianPublic:
-    """Sign in with email and password; sets the session cookie."""
-    clinician = authenticate(session=session, email=body.email, password=body.password)
+    """Sign in with email and password; sets the session cookie. Wrong passwords are
+    throttled per account and per client before any hashing (handoff/login_throttle.py)."""
+    throttle = services.login_throttle
+    client = request.client.host if request.client else "unknown"
+    refused = throttle.refused(email=body.email, client=client)
+    if refused is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many wrong sign-ins: wait and try again, or ask an administrator",
+            headers={"Retry-After": str(refused.retry_after_s)},
+        )
+    if not throttle.hashing_turn():
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "sign-in is busy: try again in a moment",
+            headers={"Retry-After": "2"},
+        )
+    try:
+        clinician = authenticate(session=session, email=body.email, password=body.password)
+    finally:
+        throttle.done_hashing()
     if clinician is None:
+        throttle.failed(email=body.email, client=client)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+    throttle.succeeded(email=body.email)
     sign_in = start_session(
         session=session,
         clinician=clinician,
