@@ -27,7 +27,9 @@ import re
 _VALUE = r"(\d{1,3}(?:\.\d)?)"
 _LINK = (
     r"(?:\s*(?:is|was|of|at|:|=|around|about|up to|over|reading|reads|now|only|down to|"
-    r"went up to|hit)\s*)*\s*"
+    r"went up to|hit|says|said|shows|showing|showed|"
+    # "heart rate on his watch says 150": the device between the sign and its value
+    r"on (?:the|my|his|her|their) (?:watch|smartwatch|fitbit|monitor|machine|phone|app))\s*)*\s*"
 )
 
 _SATS_LINK = (

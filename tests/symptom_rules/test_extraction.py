@@ -67,7 +67,9 @@ def test_family_history_is_not_a_current_finding(engine):
 def test_idioms_and_lookalike_words_raise_no_red_flag_findings(engine, text):
     red = {n.split(":")[1] for r in engine.rules.red_flags for n in r.when.names()}
     found = {k for k, v in states(engine, text).items() if v}
-    assert not found & (red - {"headache", "severe"})
+    # Findings that are right readings and alarm only with others: "heartburn" is
+    # indigestion, which RF-CHEST-006 counts only with spreading pain, sweating or faintness.
+    assert not found & (red - {"headache", "severe", "indigestion"})
 
 
 @pytest.mark.parametrize(
