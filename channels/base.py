@@ -26,6 +26,7 @@ class InboundMessage:
     text: str
     provider_message_id: str | None = None
     choice_index: int | None = None  # a button picked by position (web chat, Telegram)
+    attachments: int = 0  # photos or files sent with it (MMS, WhatsApp); only text is read
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from twilio.base.exceptions import TwilioRestException
 from backend.core.crypto import Cipher
 from backend.db.models import Conversation, OutboundDelivery, as_utc, utcnow
 from backend.db.work import DbWork
+from backend.hub.delivery_status import StatusOutcome, record_delivery_status
 from backend.hub.keywords import PHONE_CHANNELS, is_opted_out
 from backend.hub.transports import Transport
 from channels.base import Reply
@@ -193,22 +194,19 @@ class PhoneOutbound:
 
         return await self._db.run(record_unrecorded)
 
-    async def record_status(self, *, message_sid: str, status: str, error_code: str | None) -> bool:
-        """Record a status callback; False when the message is not one the hub sent."""
-
-        def record(session: Session) -> bool:
-            row = session.scalars(
-                select(OutboundDelivery).where(OutboundDelivery.provider_message_id == message_sid)
-            ).first()
-            if row is None:
-                return False
-            row.status = status[:32]
-            row.error_code = error_code[:16] if error_code else None
-            row.updated_at = utcnow()
-            session.commit()
-            return True
-
-        return await self._db.run(record)
+    async def record_status(
+        self, *, message_sid: str, status: str, error_code: str | None
+    ) -> StatusOutcome:
+        """Record a status callback if it moves the message's status forward (a late or
+        replayed one does not; backend/hub/delivery_status.py)."""
+        return await self._db.run(
+            partial(
+                record_delivery_status,
+                message_sid=message_sid,
+                status=status,
+                error_code=error_code,
+            )
+        )
 
     def _recipient(self, session: Session, conversation_id: str) -> tuple[str, str, datetime]:
         """(channel, E.164 number, time of the patient's last message) of a phone conversation."""

@@ -33,6 +33,7 @@ from backend.hub.keywords import KeywordDesk
 from backend.hub.rasa_gateway import AssistantUnavailable, RasaGateway
 from backend.hub.safety import SafetyAlert, SafetyScreen
 from backend.hub.sessions import wants_new_session
+from backend.hub.unreadable import Unreadable, logged_text, reply_to, why_unreadable
 from channels.base import (
     Button,
     InboundMessage,
@@ -98,6 +99,7 @@ class _Stored:
     record: transcript.InboundRecord
     assistant_text: str
     message_id: int | None
+    unreadable: Unreadable | None = None
 
 
 def as_plain_text(text: str) -> str:
@@ -204,6 +206,7 @@ class Hub:
             stored.record.text,
             stored.assistant_text,
             turn,
+            stored.unreadable,
         )
 
     def _store_only(self, message: InboundMessage, session: Session) -> Accepted:
@@ -218,19 +221,25 @@ class Hub:
     def _store(self, message: InboundMessage, session: Session) -> tuple[transcript.Turn, _Stored]:
         """Read the conversation, interpret the message against the buttons it was offered
         (InvalidMessage before anything is stored) and store it; its id is None when the
-        provider delivered this message id before."""
+        provider delivered this message id before. A phone message the assistant cannot
+        read is stored as it came, marked, rather than refused (backend/hub/unreadable.py)."""
         turn = transcript.open_turn(
             db=session, cipher=self._cipher, channel=message.channel, address=message.address
         )
-        shown_text, assistant_text = self._interpret(turn.offered, message)
+        why = why_unreadable(message, max_chars=self._max_chars)
+        if why is None:
+            shown_text, assistant_text = self._interpret(turn.offered, message)
+        else:
+            shown_text = assistant_text = logged_text(message, why)
         record = transcript.inbound_record(
             conversation=turn.conversation,
             message=message,
             text=shown_text,
             assistant_text=assistant_text,
+            unreadable=why,
         )
         message_id = transcript.store_inbound(session, self._cipher, record)
-        return turn, _Stored(record, assistant_text, message_id)
+        return turn, _Stored(record, assistant_text, message_id, why)
 
     def _arrive_stored(self, message_id: int, session: Session) -> Arrival:
         found = transcript.stored_inbound(session, self._cipher, message_id)
@@ -248,6 +257,7 @@ class Hub:
             found.text,
             found.assistant_text,
             turn,
+            Unreadable(found.unreadable) if found.unreadable else None,
         )
         return replace(arrival, queued=True, sent_before=found.sent_to_assistant_at)
 
@@ -260,9 +270,11 @@ class Hub:
         shown_text: str,
         assistant_text: str,
         turn: transcript.Turn,
+        unreadable: Unreadable | None,
     ) -> Arrival:
-        """Keywords, the red-flag screen and a clinician's hold, in that order; the turns
-        that end here are logged (and marked answered) in this same step."""
+        """Keywords, the red-flag screen, a clinician's hold and a message the assistant
+        cannot read, in that order; the turns that end here are logged (and marked answered)
+        in this same step."""
         # Carrier keywords (STOP/START/HELP on phone channels) are the hub's to answer.
         keyword_replies = (
             self._keywords.answer(session=session, message=message) if self._keywords else None
@@ -295,6 +307,10 @@ class Hub:
             pulled = pull_unread(session, self._cipher, conversation.id, handoff)
             arrival = self._answered(session, conversation, message_id, replies)
             return replace(arrival, pulled=pulled)
+        if unreadable is not None:
+            # Not for Rasa: the patient is told why, and the care team sees it in the log.
+            replies = [reply_to(unreadable), *advice]
+            return self._answered(session, conversation, message_id, replies)
         if handoff is not None and handoff.state == State.RESOLVED:
             # Rasa was down when it was resolved: resume it before this message.
             return Arrival(

@@ -23,6 +23,7 @@ from channels.base import Button, InboundMessage, Reply
 Database = Connection | Session  # what runs them: the hub's connection, or a caller's session
 _MESSAGES = cast(Table, Message.__table__)
 SENT_TO_ASSISTANT = "sent_to_assistant_at"  # in a queued message's `meta`
+UNREADABLE = "unreadable"  # in `meta`: why the assistant cannot read it (backend/hub/unreadable)
 _CONVERSATIONS = cast(Table, Conversation.__table__)
 _LAST_BUTTONS = (
     select(Message.buttons_ciphertext)
@@ -188,6 +189,7 @@ class InboundRecord:
     session_turns: int
     at: datetime
     assistant_text: str | None = None  # what Rasa gets, when it is not `text` (a payload)
+    unreadable: str | None = None  # why the assistant cannot read it; None: it can
 
     def row(self, cipher: Cipher) -> dict[str, object]:
         return {
@@ -200,6 +202,7 @@ class InboundRecord:
                 cipher.encrypt(self.assistant_text) if self.assistant_text is not None else None
             ),
             "provider_message_id": self.provider_message_id,
+            "meta": {UNREADABLE: self.unreadable} if self.unreadable else None,
             "created_at": self.at,
         }
 
@@ -210,6 +213,7 @@ def inbound_record(
     message: InboundMessage,
     text: str,
     assistant_text: str | None = None,
+    unreadable: str | None = None,
 ) -> InboundRecord:
     now = utcnow()
     turns = turns_after_message(
@@ -217,7 +221,14 @@ def inbound_record(
     )
     kept = assistant_text if assistant_text != text else None
     return InboundRecord(
-        conversation.id, message.channel, message.provider_message_id, text, turns, now, kept
+        conversation.id,
+        message.channel,
+        message.provider_message_id,
+        text,
+        turns,
+        now,
+        kept,
+        unreadable,
     )
 
 
@@ -235,6 +246,7 @@ class StoredInbound:
     # When an earlier try of this turn sent it to Rasa (a worker that died before logging
     # the answer): Rasa may have answered it already.
     sent_to_assistant_at: datetime | None = None
+    unreadable: str | None = None  # why the assistant cannot read it; None: it can
 
 
 def stored_inbound(db: Database, cipher: Cipher, message_id: int) -> StoredInbound | None:
@@ -246,6 +258,7 @@ def stored_inbound(db: Database, cipher: Cipher, message_id: int) -> StoredInbou
     text = cipher.decrypt(text_ciphertext)
     assistant_text = cipher.decrypt(assistant_ciphertext) if assistant_ciphertext else text
     sent_at = (meta or {}).get(SENT_TO_ASSISTANT)
+    unreadable = (meta or {}).get(UNREADABLE)
     return StoredInbound(
         message_id,
         conversation_id,
@@ -255,6 +268,7 @@ def stored_inbound(db: Database, cipher: Cipher, message_id: int) -> StoredInbou
         key,
         cipher.decrypt(address),
         datetime.fromisoformat(sent_at) if sent_at else None,
+        unreadable,
     )
 
 

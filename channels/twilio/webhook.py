@@ -3,18 +3,30 @@
 Twilio signs every webhook with the account's auth token over the exact public URL it
 called and the form's parameters (`X-Twilio-Signature`). Nothing in a request is trusted,
 or even looked at beyond decoding the form, until that signature validates.
+
+The signature is made over the parameters' names and values run together with nothing
+between them, so a captured request can be replayed with a value's boundary moved (the
+`NumMedia=0` that follows `MessageSid` folded into it: `MessageSid=SM...NumMedia0`) and
+still validate. Such a request differs from the original only in where the fields end, so
+the fields' exact formats are checked after the signature: a message sid is `SM` or `MM`
+and 32 hex digits, an account sid `AC` and 32 hex digits (docs/security.md, "Twilio").
 """
 
 from __future__ import annotations
 
+import re
 from typing import TypedDict
 from urllib.parse import parse_qsl
 
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
+from channels.twilio.sids import ACCOUNT_SID, MESSAGE_SID
+
 WHATSAPP_PREFIX = "whatsapp:"
 MAX_FORM_BYTES = 64 * 1024
+# Twilio sends at most 10 media with one message; three digits leave room and bound the int.
+NUM_MEDIA = re.compile(r"[0-9]{1,3}")
 
 
 class MalformedWebhook(ValueError):
@@ -23,6 +35,10 @@ class MalformedWebhook(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ForeignAccount(MalformedWebhook):
+    """The (authentic) webhook names another Twilio account than the one configured."""
 
 
 class FormParams(dict[str, list[str]]):
@@ -39,13 +55,17 @@ class FormParams(dict[str, list[str]]):
 
 
 class TwilioInboundForm(TypedDict):
-    """The fields of an inbound message webhook the hub uses (address already E.164)."""
+    """The fields of an inbound message webhook the hub uses (address already E.164).
+
+    `Body` is empty for a message of photos or files only; `NumMedia` counts them.
+    """
 
     MessageSid: str
     AccountSid: str
     From: str
     To: str
     Body: str
+    NumMedia: int
 
 
 class TwilioStatusForm(TypedDict):
@@ -105,21 +125,32 @@ def normalise_address(raw: str, *, channel: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def parse_inbound(params: FormParams, *, channel: str) -> TwilioInboundForm:
-    """The inbound message fields, `From` normalised to E.164. Raises MalformedWebhook."""
+def parse_inbound(params: FormParams, *, channel: str, account_sid: str) -> TwilioInboundForm:
+    """The inbound message fields, `From` normalised to E.164. Raises MalformedWebhook, and
+    ForeignAccount when `account_sid` (the configured account; empty: not configured, so
+    only the format is checked) is not the form's AccountSid."""
     fields = {name: _single(params, name) for name in ("MessageSid", "AccountSid", "From", "To")}
     for name, value in fields.items():
         if not value:
             raise MalformedWebhook(f"the form has no {name}")
+    message_sid, form_account = str(fields["MessageSid"]), str(fields["AccountSid"])
+    if not MESSAGE_SID.fullmatch(message_sid):
+        raise MalformedWebhook("MessageSid is not a Twilio message sid (SM or MM + 32 hex digits)")
+    if not ACCOUNT_SID.fullmatch(form_account):
+        raise MalformedWebhook("AccountSid is not a Twilio account sid (AC + 32 hex digits)")
+    if account_sid and form_account != account_sid:
+        raise ForeignAccount("AccountSid is not the configured TWILIO_ACCOUNT_SID")
+    num_media = _num_media(params)
     body = _single(params, "Body")
-    if body is None:
+    if body is None and not num_media:
         raise MalformedWebhook("the form has no Body")
     return TwilioInboundForm(
-        MessageSid=str(fields["MessageSid"]),
-        AccountSid=str(fields["AccountSid"]),
+        MessageSid=message_sid,
+        AccountSid=form_account,
         From=normalise_address(str(fields["From"]), channel=channel),
         To=str(fields["To"]),
-        Body=body,
+        Body=body or "",
+        NumMedia=num_media,
     )
 
 
@@ -132,6 +163,16 @@ def parse_status(params: FormParams) -> TwilioStatusForm:
     return TwilioStatusForm(
         MessageSid=sid, MessageStatus=status, ErrorCode=_single(params, "ErrorCode") or None
     )
+
+
+def _num_media(params: FormParams) -> int:
+    """How many photos or files came with the message (0 when Twilio did not say)."""
+    raw = _single(params, "NumMedia")
+    if raw is None or raw == "":
+        return 0
+    if not NUM_MEDIA.fullmatch(raw):
+        raise MalformedWebhook("NumMedia is not a count")
+    return int(raw)
 
 
 def _single(params: FormParams, name: str) -> str | None:

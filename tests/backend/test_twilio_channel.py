@@ -17,6 +17,7 @@ from sqlalchemy import select
 from backend.core.config import Settings
 from backend.db.migrate import upgrade
 from backend.db.models import Conversation, OutboundDelivery
+from backend.hub.unreadable import REPLIES, Unreadable
 from backend.services import Services
 from tests.backend.conftest import make_settings
 from tests.utils.fake_rasa import FakeRasa
@@ -28,6 +29,7 @@ from tests.utils.twilio_channel import (
     TOKEN,
     WHATSAPP_FROM,
     inbound_form,
+    logged,
     post_signed,
     stored_messages,
     text_in,
@@ -294,3 +296,154 @@ def test_a_channel_without_a_sending_number_records_a_failure(
         row = session.scalars(select(OutboundDelivery)).one()
     assert (row.status, row.error_code) == ("failed", "no_sender")
     assert twilio.sent == []
+
+
+def test_a_replay_with_its_message_sid_boundary_moved_is_refused_and_not_answered_again(
+    client: TestClient, services: Services, fake_rasa: FakeRasa, twilio: TwilioDouble
+) -> None:
+    form = inbound_form("cancel my appointment")
+    signature = sign(TOKEN, f"{BASE}/channels/twilio/sms", form)
+    assert post_signed(client, "/channels/twilio/sms", form).status_code == 200
+    # "NumMedia" + "0" folded into the sid: the same signed string, a "new" MessageSid.
+    shifted = {k: v for k, v in form.items() if k != "NumMedia"}
+    shifted["MessageSid"] = form["MessageSid"] + "NumMedia0"
+    replay = client.post(
+        "/channels/twilio/sms",
+        content=form_body(shifted),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
+    assert replay.status_code == 400 and "MessageSid" in replay.json()["detail"]
+    assert fake_rasa.texts == ["cancel my appointment"]
+    assert stored_messages(services) == 2 and len(twilio.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"MessageSid": "SM1"}, "MessageSid"),
+        ({"MessageSid": "XX" + "0" * 32}, "MessageSid"),
+        ({"AccountSid": "AC123"}, "AccountSid"),
+    ],
+)
+def test_sids_not_in_twilios_format_are_a_clear_400_and_nothing_is_stored(
+    client: TestClient, services: Services, fake_rasa: FakeRasa, change: dict, field: str
+) -> None:
+    response = post_signed(client, "/channels/twilio/sms", {**inbound_form("hi"), **change})
+    assert response.status_code == 400 and field in response.json()["detail"]
+    assert stored_messages(services) == 0 and fake_rasa.received == []
+
+
+def test_a_webhook_naming_another_twilio_account_is_refused_and_nothing_is_stored(
+    client: TestClient, services: Services, fake_rasa: FakeRasa
+) -> None:
+    form = inbound_form("hi", AccountSid="AC" + "f" * 32)
+    response = post_signed(
+        client, "/channels/twilio/whatsapp", {**form, "From": "whatsapp:" + PATIENT}
+    )
+    assert response.status_code == 403 and "TWILIO_ACCOUNT_SID" in response.json()["detail"]
+    assert stored_messages(services) == 0 and fake_rasa.received == []
+
+
+def test_a_media_message_sid_is_accepted(client: TestClient, fake_rasa: FakeRasa) -> None:
+    form = inbound_form("hello", MessageSid="MM" + "a1" * 16)
+    assert post_signed(client, "/channels/twilio/sms", form).status_code == 200
+    assert fake_rasa.texts == ["hello"]
+
+
+def _status(client: TestClient, sid: str, status: str) -> int:
+    form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": ACCOUNT}
+    return post_signed(client, "/channels/twilio/status", form).status_code
+
+
+def _recorded_status(services: Services) -> str:
+    with services.session_factory() as session:
+        return session.scalars(select(OutboundDelivery.status)).one()
+
+
+def test_a_replayed_older_status_is_acknowledged_but_never_moves_the_status_back(
+    client: TestClient, services: Services, twilio: TwilioDouble
+) -> None:
+    text_in(client, "hello", channel="whatsapp")
+    sid = twilio.sent[0].sid
+    assert _status(client, sid, "delivered") == 204
+    assert _status(client, sid, "sent") == 204  # late, or replayed
+    assert _recorded_status(services) == "delivered"
+    assert _status(client, sid, "read") == 204
+    assert _status(client, sid, "delivered") == 204
+    assert _status(client, sid, "failed") == 204
+    assert _recorded_status(services) == "read"
+
+
+def test_a_status_twilio_does_not_document_is_acknowledged_but_not_recorded(
+    client: TestClient, services: Services, twilio: TwilioDouble
+) -> None:
+    text_in(client, "hello")
+    assert _status(client, twilio.sent[0].sid, "teleported") == 204
+    assert _recorded_status(services) == "queued"
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp"])
+def test_a_photo_without_text_is_stored_and_the_patient_asked_to_type_instead(
+    client: TestClient, services: Services, fake_rasa: FakeRasa, twilio: TwilioDouble, channel: str
+) -> None:
+    form = inbound_form("", channel=channel, NumMedia="1", MediaContentType0="image/jpeg")
+    form["MediaUrl0"] = "https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME"
+    assert post_signed(client, f"/channels/twilio/{channel}", form).status_code == 200
+    assert fake_rasa.received == []
+    assert logged(services, channel) == [
+        ("in", "[1 attachment with no text, not opened]"),
+        ("out", REPLIES[Unreadable.ATTACHMENT]),
+    ]
+    assert "only read text" in " ".join(twilio.bodies)
+
+
+def test_a_photo_sent_with_no_body_field_at_all_is_answered_too(
+    client: TestClient, services: Services, fake_rasa: FakeRasa, twilio: TwilioDouble
+) -> None:
+    form = inbound_form("", NumMedia="2")
+    del form["Body"]
+    assert post_signed(client, "/channels/twilio/sms", form).status_code == 200
+    assert fake_rasa.received == [] and twilio.sent
+    assert logged(services)[0] == ("in", "[2 attachments with no text, not opened]")
+
+
+def test_a_text_over_the_length_limit_is_stored_whole_and_the_patient_asked_for_shorter_parts(
+    client: TestClient, services: Services, settings: Settings, fake_rasa: FakeRasa
+) -> None:
+    long_text = "My knee has been sore since the weekend. " * 60
+    assert len(long_text.strip()) > settings.max_message_chars
+    assert text_in(client, long_text).status_code == 200
+    assert fake_rasa.received == []
+    assert logged(services) == [
+        ("in", long_text.strip()),
+        ("out", REPLIES[Unreadable.TOO_LONG]),
+    ]
+
+
+def test_a_long_text_is_still_screened_for_red_flags(
+    client: TestClient, services: Services, settings: Settings, fake_rasa: FakeRasa
+) -> None:
+    long_text = "I have crushing chest pain. " + "It started an hour ago. " * 100
+    assert len(long_text) > settings.max_message_chars
+    text_in(client, long_text)
+    said = [text for direction, text in logged(services) if direction == "out"]
+    assert said[0] == "Call 911 now."
+    assert REPLIES[Unreadable.TOO_LONG] not in said
+    assert fake_rasa.received == []
+
+
+def test_unreadable_messages_are_answered_in_order_with_the_texts_around_them(
+    client: TestClient, services: Services, fake_rasa: FakeRasa
+) -> None:
+    text_in(client, "hello")
+    post_signed(client, "/channels/twilio/sms", inbound_form("", NumMedia="1"))
+    text_in(client, "are you there")
+    assert fake_rasa.texts == ["hello", "are you there"]
+    assert [text for _, text in logged(services)][1::2] == [
+        "echo: hello",
+        REPLIES[Unreadable.ATTACHMENT],
+        "echo: are you there",
+    ]

@@ -34,3 +34,22 @@ def test_no_twilio_account_means_the_dev_outbox(tmp_path: Path) -> None:
 def test_a_telegram_bot_token_needs_a_strong_webhook_secret(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="TELEGRAM_SECRET_TOKEN"):
         make_settings(tmp_path, telegram_bot_token="123:abc", telegram_secret_token="short")
+
+
+@pytest.mark.parametrize("sid", ["AC123", "SK" + "0" * 32, "AC" + "0" * 32 + " "])
+def test_an_account_sid_not_in_twilios_format_is_refused(tmp_path: Path, sid: str) -> None:
+    # Inbound webhooks must name the configured account: a mistyped one would refuse them all.
+    with pytest.raises(ValidationError, match="AC followed by 32 hex digits"):
+        make_settings(tmp_path, twilio_account_sid=sid, twilio_auth_token="t" * 32)
+
+
+def test_the_twilio_settings_are_typed_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "ab" * 16)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t" * 32)
+    monkeypatch.setenv("TWILIO_WHATSAPP_TEMPLATES", '{"appointment_reminder": "HX123"}')
+    built = make_settings(tmp_path)
+    assert built.twilio_account_sid == "AC" + "ab" * 16
+    assert built.twilio_whatsapp_templates == {"appointment_reminder": "HX123"}
+    assert built.twilio_account_configured

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from backend.db.models import Conversation, Message
+from backend.hub import transcript
 from backend.services import Services
 from tests.utils.twilio_double import form_body, sign
 
@@ -87,3 +88,14 @@ def stored_messages(services: Services) -> int:
 def conversation_id(services: Services, channel: str = "sms") -> str:
     with services.session_factory() as session:
         return session.scalars(select(Conversation.id).where(Conversation.channel == channel)).one()
+
+
+def logged(services: Services, channel: str = "sms") -> list[tuple[str, str]]:
+    """(direction, text) of each message in the channel's one conversation, oldest first."""
+    with services.session_factory() as session:
+        lines = transcript.transcript(
+            session=session,
+            cipher=services.cipher,
+            conversation_id=conversation_id(services, channel),
+        )
+    return [(line.direction, line.text) for line in lines]

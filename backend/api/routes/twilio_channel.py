@@ -5,6 +5,10 @@ configured public URL is refused (403) before its form is read. The provider's a
 empty TwiML response) comes as soon as the message is stored and its turn queued: the turn
 runs in a queue worker (backend/hub/phone_turns.py) and the assistant's replies go out
 through the REST API (backend/hub/outbound.py), never as TwiML.
+
+After the signature, the form's sids must have Twilio's exact formats and name the
+configured account (channels/twilio/webhook.py says why). A message the assistant cannot
+read (photos only, or too long) is still stored and answered (backend/hub/unreadable.py).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from backend.hub.phone_turns import PhoneTurns
 from backend.services import Services
 from channels.base import InboundMessage, InvalidMessage
 from channels.twilio.webhook import (
+    ForeignAccount,
     FormParams,
     MalformedWebhook,
     decode_form,
@@ -84,10 +89,13 @@ async def twilio_status(
         form = parse_status(params)
     except MalformedWebhook as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, exc.reason) from exc
-    if not await outbound.record_status(
+    outcome = await outbound.record_status(
         message_sid=form["MessageSid"], status=form["MessageStatus"], error_code=form["ErrorCode"]
-    ):
-        logger.info("status callback for a message the hub did not send")
+    )
+    # Acknowledged whatever the outcome: Twilio retries an error, and a late or replayed
+    # callback is not an error, only not news.
+    if outcome != "recorded":
+        logger.info("status callback not recorded (%s)", outcome)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -96,7 +104,11 @@ async def _inbound(
 ) -> Response:
     params = await verified_form(request, services.settings, signature)
     try:
-        form = parse_inbound(params, channel=channel)
+        form = parse_inbound(
+            params, channel=channel, account_sid=services.settings.twilio_account_sid
+        )
+    except ForeignAccount as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, exc.reason) from exc
     except MalformedWebhook as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, exc.reason) from exc
     inbound = InboundMessage(
@@ -104,6 +116,7 @@ async def _inbound(
         address=form["From"],
         text=form["Body"],
         provider_message_id=form["MessageSid"],
+        attachments=form["NumMedia"],
     )
     try:
         # Stored, queued, acknowledged: the turn runs in a queue worker, the replies go out
