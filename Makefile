@@ -93,11 +93,11 @@ test-nlu: train ## NLU: 2-fold cross-validation report + held-out score, failing
 	  --json var/results/nlu-heldout.json
 	$(PY_RASA) scripts/check_nlu_thresholds.py
 
-test-actions: .venv-rasa/.installed ## unit tests of the custom actions (Rasa's environment)
-	$(PY_RASA) -m pytest -q -p no:cacheprovider tests/actions
+test-actions: .venv-rasa/.installed ## unit tests of the actions, the hub channel, the action server (Rasa's env)
+	$(PY_RASA) -m pytest -q -p no:cacheprovider tests/actions tests/bot
 
 test-backend: install browser train ## backend, channels, triage, EHR, end-to-end and browser tests
-	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/actions
+	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/actions --ignore=tests/bot
 
 test: install browser lint test-actions test-rasa test-nlu test-backend ## everything CI runs
 

@@ -3,9 +3,9 @@
 Against a running stack (`make run`, or any stack whose URLs you pass; loopback only):
 
     .venv/bin/python bench/load.py [--levels 1,8,32,128,256] [--messages 8] [--rounds 1]
-        [--backend URL] [--rasa URL] [--ehr URL] [--service-token T] [--timeout 60]
-        [--max-retries 20] [--level-seconds 600] [--settle 2] [--targets hub,rasa] [--verify-uses 2]
-        [--profile NAME] [--json FILE]
+        [--backend URL] [--rasa URL] [--ehr URL] [--service-token T] [--rasa-token T]
+        [--timeout 60] [--max-retries 20] [--level-seconds 600] [--settle 2] [--targets hub,rasa]
+        [--verify-uses 2] [--profile NAME] [--json FILE]
 
 At each level N conversations run at once; each is one patient sending ~8 messages one after
 another, each once the previous one is answered: small talk, symptom triage, and patients who
@@ -13,7 +13,8 @@ verify who they are (last name, first name, birth date, then the code the hub te
 from `GET /dev/outbox.json` with --service-token, so ENV=development) and then search slots
 ("can I book an appointment" ... "never mind": nothing is booked) or list medications and
 results. The hub gets `POST {backend}/channels/rest/webhook`, bare Rasa `POST
-{rasa}/webhooks/rest/webhook`, with the same texts (Rasa gets a dummy code); one after the
+{rasa}/webhooks/hub/webhook` with --rasa-token (the hub's secret), with the same texts (Rasa gets
+a dummy code); one after the
 other at each level, the order alternating. Verified patients come from the seeded EHR, each
 used at most --verify-uses times a run: the backend sends at most 5 codes per phone an hour, so
 a third run within the hour verifies fewer (the `verified` column says how many).
@@ -72,6 +73,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("SERVICE_TOKEN", "dev-service-token"),
         help="reads one-time codes from the dev outbox (masked without it)",
     )
+    parser.add_argument(
+        "--rasa-token",
+        default=os.environ.get("RASA_TOKEN", "dev-rasa-token"),
+        help="the hub's secret, without which bare Rasa answers nothing",
+    )
     parser.add_argument("--levels", default="1,8,32,128,256", help="comma-separated")
     parser.add_argument("--messages", type=int, default=8, help="per conversation")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each level and target")
@@ -108,7 +114,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def targets(args: argparse.Namespace) -> list[Target]:
     known = {
         "hub": Target("hub", f"{args.backend}/channels/rest/webhook", verifies=True),
-        "rasa": Target("rasa", f"{args.rasa}/webhooks/rest/webhook", verifies=False),
+        "rasa": Target(
+            "rasa",
+            f"{args.rasa}/webhooks/hub/webhook",  # Rasa's hub channel (bot/channels/)
+            verifies=False,
+            headers={"Authorization": f"Bearer {args.rasa_token}"},
+        ),
     }
     return [known[name] for name in args.target_list]
 
@@ -121,7 +132,7 @@ async def run_target(
     limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     healthz = f"{args.backend}/healthz"
     async with (
-        httpx.AsyncClient(timeout=args.timeout, limits=limits) as client,
+        httpx.AsyncClient(timeout=args.timeout, limits=limits, headers=target.headers) as client,
         httpx.AsyncClient(timeout=15, limits=httpx.Limits(max_connections=4)) as side,
     ):
         codes = None
@@ -162,7 +173,7 @@ async def warm_up(args: argparse.Namespace, run_id: str) -> None:
         for target in targets(args):
             body = {"sender": f"load-{run_id}-warm-{target.name}", "message": "hello"}
             try:
-                response = await client.post(target.url, json=body)
+                response = await client.post(target.url, json=body, headers=target.headers)
             except httpx.HTTPError as exc:
                 message = f"{target.name} at {target.url}: {exc!r}; is the stack up?"
                 raise SystemExit(message) from exc

@@ -34,8 +34,10 @@ OUTBOX_EVERY_S = 1.0  # at most one outbox read a second, shared by every waitin
 @dataclass(frozen=True)
 class Target:
     name: str  # "hub" or "rasa"
-    url: str  # the REST webhook
+    url: str  # the REST webhook (the hub's), or Rasa's hub channel
     verifies: bool  # the hub can verify (outbox); bare Rasa gets DUMMY_CODE
+    # Sent with every message: bare Rasa answers only the hub's secret (docs/security.md).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

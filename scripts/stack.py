@@ -109,8 +109,11 @@ class StackConfig:
             SQLALCHEMY_SILENCE_UBER_WARNING="1",
             PYTHONWARNINGS="ignore::DeprecationWarning",
         )
+        # The secrets between our processes (docs/security.md); these development values are
+        # refused outside ENV=development.
         env.setdefault("RASA_TOKEN", "dev-rasa-token")
         env.setdefault("SERVICE_TOKEN", "dev-service-token")
+        env.setdefault("ACTIONS_TOKEN", "dev-actions-token")
         env.pop("VIRTUAL_ENV", None)
         if self.scaled:
             from scripts.stack_scaled import scaled_env  # it builds on this module
@@ -152,7 +155,9 @@ def write_ehr_settings(config: StackConfig) -> Path:
 def process_specs(config: StackConfig) -> list[ProcessSpec]:
     """The processes, in the order their logs are most useful to read (the EHR first)."""
     ehr = [str(VENV_EHR / "sekmet"), "serve", "--config", str(write_ehr_settings(config))]
-    actions = [str(VENV_RASA / "rasa"), "run", "actions", "--actions", "bot.actions"]
+    # rasa_sdk's app behind ACTIONS_TOKEN, with its body capped (`rasa run actions` would
+    # listen on every interface and answer anyone; docs/security.md).
+    actions = [str(VENV_RASA / "python"), "-m", "bot.action_server"]
     if config.scaled:
         from scripts.stack_scaled import rasa_specs  # it builds on this module
 
@@ -162,9 +167,7 @@ def process_specs(config: StackConfig) -> list[ProcessSpec]:
     return [
         ProcessSpec("ehr", [*ehr, *_listen(config.ehr_port)], f"{config.ehr_base_url}/metadata"),
         ProcessSpec(
-            "actions",
-            [*actions, "--port", str(config.actions_port)],
-            f"{config.actions_url}/health",
+            "actions", [*actions, *_listen(config.actions_port)], f"{config.actions_url}/health"
         ),
         *rasa,
         backend_spec(config, workers=config.hub_workers if config.scaled else 1),
@@ -184,9 +187,12 @@ def _listen(port: int) -> list[str]:
 def rasa_spec(
     config: StackConfig, name: str, port: int, endpoints: Path, env: dict[str, str] | None = None
 ) -> ProcessSpec:
-    """One `rasa run` server with its HTTP API; its log file is var/<name>.log."""
-    token = config.process_env()["RASA_TOKEN"]
-    argv = [str(VENV_RASA / "rasa"), "run", "--enable-api", "--auth-token", token]
+    """One `rasa run` server with its HTTP API; its log file is var/<name>.log.
+
+    Started through bot/rasa_server.py, which turns the API on behind RASA_TOKEN from the
+    environment: on this command line the token would be readable by every user of the host.
+    """
+    argv = [str(VENV_RASA / "python"), "-m", "bot.rasa_server"]
     argv += ["--model", str(config.model), "--endpoints", str(endpoints)]
     argv += ["--credentials", "credentials.yml", "--interface", "127.0.0.1", "--port", str(port)]
     argv += ["--log-file", str(config.var_dir / f"{name}.log")]

@@ -21,6 +21,7 @@ import socket
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import psycopg
@@ -30,6 +31,7 @@ from psycopg.rows import TupleRow
 
 from scripts.stack import (
     MIGRATE,
+    ROOT,
     VENV_RASA,
     ProcessSpec,
     StackConfig,
@@ -97,6 +99,12 @@ def scaled_env(config: StackConfig) -> dict[str, str]:
     }
 
 
+def embedded_endpoints() -> dict[str, Any]:
+    """endpoints.yml as written, its ${...} left for Rasa to fill in."""
+    endpoints: dict[str, Any] = yaml.safe_load((ROOT / "endpoints.yml").read_text())
+    return endpoints
+
+
 def write_rasa_endpoints(config: StackConfig) -> Path:
     """Rasa's endpoints for every instance: PostgreSQL tracker store, Redis lock store."""
     server, redis = postgres(config), Server.parse(config.redis_url, 6379)
@@ -122,7 +130,9 @@ def write_rasa_endpoints(config: StackConfig) -> Path:
     if redis.scheme == "rediss":
         lock["use_ssl"] = True
     endpoints = {
-        "action_endpoint": {"url": "${ACTIONS_URL}/webhook"},
+        # Taken from endpoints.yml, so both profiles call the action server the same way
+        # (with its secret, ACTIONS_TOKEN, in a header; docs/security.md).
+        "action_endpoint": embedded_endpoints()["action_endpoint"],
         "tracker_store": tracker,
         "lock_store": lock,
     }

@@ -1,4 +1,8 @@
-"""The hub's connection to Rasa: its REST channel for messages, its HTTP API for sessions."""
+"""The hub's connection to Rasa: the hub channel for messages, its HTTP API for sessions.
+
+Both are closed to anyone without RASA_TOKEN: the channel (bot/channels/hub_channel.py) wants
+it as `Authorization: Bearer`, the HTTP API as the `token` parameter (docs/security.md).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import aiohttp
 
 from channels.base import Button, Reply
 
-MESSAGE_PATH = "/webhooks/rest/webhook"
+# bot/channels/hub_channel.py: Rasa's REST wire format, answering only the hub.
+MESSAGE_PATH = "/webhooks/hub/webhook"
 
 
 class AssistantUnavailable(Exception):
@@ -86,6 +91,7 @@ class HttpRasaGateway:
         self._instances = [_Instance(url.rstrip("/")) for url in base_urls]
         self._next = 0  # where the round-robin among equally busy instances starts
         self._token = token
+        self._channel_auth = {"Authorization": f"Bearer {token}"}  # what the hub channel wants
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
@@ -176,6 +182,10 @@ class HttpRasaGateway:
         events: list[dict[str, Any]] = [
             {"event": "resume"},
             *({"event": "bot", "text": text} for text in said),
+            # The escalating action paused the dialogue before Rasa's own action_listen; without
+            # it the next message is read as coming straight after that action, where no rule
+            # or story applies, and "can I book an appointment" got the fallback (issue 20).
+            {"event": "action", "name": "action_listen"},
         ]
         await self._append_events("resume", conversation_id, events)
 
@@ -191,7 +201,9 @@ class HttpRasaGateway:
 
     async def send(self, conversation_id: str, text: str) -> list[Reply]:
         body = {"sender": conversation_id, "message": text}
-        data = await self._request("message", "POST", MESSAGE_PATH, json=body)
+        data = await self._request(
+            "message", "POST", MESSAGE_PATH, json=body, headers=self._channel_auth
+        )
         if not isinstance(data, list):
             raise AssistantUnavailable("message", "answer is not a list")
         return [reply for item in data if (reply := _parse_reply(item)) is not None]

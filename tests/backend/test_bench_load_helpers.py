@@ -382,7 +382,7 @@ async def test_bare_rasa_gets_the_same_texts_with_a_dummy_code() -> None:
         return httpx.Response(200, json=[])
 
     plan = scripts.plan_level("v", 2, 8, scripts.PatientPool(patients(1), max_uses=1))[1]
-    target = run.Target("rasa", "http://127.0.0.1/webhooks/rest/webhook", verifies=False)
+    target = run.Target("rasa", "http://127.0.0.1/webhooks/hub/webhook", verifies=False)
     tally = run.Tally()
     async with client_for(rasa) as client:
         await run.converse(client, target, plan, tally, None, max_retries=2)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.migrate import upgrade
 from backend.db.models import Message
+from backend.hub.rasa_gateway import MESSAGE_PATH
 from scripts.stack import ROOT, free_port
 from tests.utils.twilio_channel import BASE, TOKEN, inbound_form
 from tests.utils.twilio_double import form_body, sign
@@ -57,7 +58,7 @@ class HangingRasa:
 
     async def _run(self) -> None:
         app = web.Application()
-        app.router.add_post("/webhooks/rest/webhook", self._message)
+        app.router.add_post(MESSAGE_PATH, self._message)
         app.router.add_get("/conversations/{cid}/tracker", self._tracker)
         runner = web.AppRunner(app)
         await runner.setup()

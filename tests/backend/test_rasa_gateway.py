@@ -1,4 +1,4 @@
-"""HttpRasaGateway against local doubles of Rasa's REST channel and HTTP API."""
+"""HttpRasaGateway against local doubles of Rasa's hub channel and HTTP API."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from backend.hub.rasa_gateway import AssistantUnavailable, HttpRasaGateway
+from backend.hub.rasa_gateway import MESSAGE_PATH, AssistantUnavailable, HttpRasaGateway
 from tests.utils.local_http import serve
 
 TOKEN = "rasa-token-0123456789"
@@ -34,6 +34,7 @@ class RasaDouble:
     most_in_flight: int = 0
     everyone_here: asyncio.Event = field(default_factory=asyncio.Event)
     connections: set[int] = field(default_factory=set)  # the client ports requests came from
+    authorizations: list[str | None] = field(default_factory=list)  # of the webhook requests
 
     @property
     def messages(self) -> int:
@@ -42,6 +43,7 @@ class RasaDouble:
     async def webhook(self, request: web.Request) -> web.StreamResponse:
         assert request.transport is not None
         self.connections.add(request.transport.get_extra_info("peername")[1])
+        self.authorizations.append(request.headers.get("Authorization"))
         self.calls.append(("webhook", dict(request.query), await request.json()))
         self.arrived.set()
         self.in_flight += 1
@@ -99,7 +101,7 @@ async def start_rasa() -> AsyncIterator[StartRasa]:
         async def start() -> tuple[RasaDouble, str]:
             double = RasaDouble()
             app = web.Application()
-            app.router.add_post("/webhooks/rest/webhook", double.webhook)
+            app.router.add_post(MESSAGE_PATH, double.webhook)
             app.router.add_get("/conversations/{cid}/tracker", double.tracker)
             app.router.add_post("/conversations/{cid}/execute", double.execute)
             app.router.add_post("/conversations/{cid}/tracker/events", double.events)
@@ -133,6 +135,7 @@ async def test_send_returns_text_replies_with_their_buttons(rasa: tuple[RasaDoub
     assert reply.text == "Hello!"
     assert [(b["title"], b["payload"]) for b in reply.buttons] == [("Yes", "/affirm")]
     assert double.calls == [("webhook", {}, {"sender": "conv-1", "message": "hello"})]
+    assert double.authorizations == [f"Bearer {TOKEN}"]  # the hub channel's secret, no query
 
 
 def test_a_single_url_string_is_refused() -> None:

@@ -30,6 +30,30 @@ def test_the_embedded_profile_is_one_process_of_each(tmp_path: Path) -> None:
     )
 
 
+def test_every_process_listens_on_loopback_and_no_secret_is_on_a_command_line(
+    tmp_path: Path,
+) -> None:
+    secrets = {"RASA_TOKEN": "rasa-secret-0123456789", "ACTIONS_TOKEN": "actions-secret-012345"}
+    for config in (
+        StackConfig(var_dir=tmp_path, model=tmp_path / "model.tar.gz", env=secrets),
+        scaled(tmp_path, rasa_port=5105, env=secrets),
+    ):
+        env = config.process_env()
+        assert {env["RASA_TOKEN"], env["ACTIONS_TOKEN"]} == set(secrets.values())
+        for spec in process_specs(config):
+            argv = " ".join(spec.argv)
+            assert not any(secret in argv for secret in secrets.values()), spec.name
+            if spec.name != "outreach":  # its health port binds 127.0.0.1 in its own code
+                assert "127.0.0.1" in spec.argv, spec.name
+        actions = next(spec for spec in process_specs(config) if spec.name == "actions")
+        assert actions.argv[1:3] == ["-m", "bot.action_server"]  # not `rasa run actions`
+
+
+def test_the_development_secrets_are_filled_in_when_none_are_set(tmp_path: Path) -> None:
+    env = StackConfig(var_dir=tmp_path, model=tmp_path / "model.tar.gz").process_env()
+    assert env["RASA_TOKEN"] and env["ACTIONS_TOKEN"] and env["SERVICE_TOKEN"]
+
+
 def test_every_process_gets_postgres_redis_and_every_rasa_instance(tmp_path: Path) -> None:
     config = scaled(tmp_path, rasa_port=5105, rasa_instances=3, backend_db="assistant_x")
     env = config.process_env()
@@ -67,7 +91,10 @@ def test_rasas_endpoints_name_the_shared_stores_and_keep_passwords_out(tmp_path:
     assert path == tmp_path / "rasa" / "endpoints-scaled.yml"
     assert "s3cret" not in text and "r3dis" not in text
     endpoints = yaml.safe_load(text)
-    assert endpoints["action_endpoint"] == {"url": "${ACTIONS_URL}/webhook"}
+    assert endpoints["action_endpoint"] == {  # as in endpoints.yml, the secret in a header
+        "url": "${ACTIONS_URL}/webhook",
+        "headers": {"Authorization": "Bearer ${ACTIONS_TOKEN}"},
+    }
     assert endpoints["tracker_store"] == {
         "type": "SQL",
         "dialect": "postgresql",

@@ -18,7 +18,8 @@ from tests.utils.e2e_chat import STACK_SETTINGS
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
+def stack_supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]:
+    """The supervisor of the running stack, for tests that look at its processes."""
     model = model_path()
     if not model.exists():
         pytest.fail(f"no trained model at {model}: run `make train` first (make test does)")
@@ -36,6 +37,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
             "ENCRYPTION_KEY": "e2e-encryption-key-0123",
             "RASA_TOKEN": "e2e-rasa-token-0123456",
             "SERVICE_TOKEN": "e2e-service-token-01234",
+            "ACTIONS_TOKEN": "e2e-actions-token-01234",
             # The Twilio and Telegram webhooks accept signed posts; with no provider account
             # the replies go to the development outbox (tests/utils/e2e_chat.py).
             **STACK_SETTINGS,
@@ -54,5 +56,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackConfig]:
         start_stack(supervisor, timeout_s=300)
     except RuntimeError as exc:
         pytest.fail(f"the stack did not start: {exc}\n{log.getvalue()[-4000:]}")
-    yield config
+    yield supervisor
     supervisor.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(stack_supervisor: Supervisor) -> StackConfig:
+    """Where the running stack's processes listen, and the settings they were given."""
+    return stack_supervisor.config

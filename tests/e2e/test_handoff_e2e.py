@@ -136,3 +136,23 @@ def test_asking_for_a_nurse_queues_the_conversation_and_pauses_the_assistant(
     assert say(stack, sender, "still waiting") == []  # acknowledged once
     texts = user_texts(rasa_tracker(stack, handoff["conversation_id"]))
     assert "hello? anyone there" not in texts and "still waiting" not in texts
+
+
+def test_after_a_hand_back_the_patients_next_request_is_understood(
+    stack: StackConfig, console: httpx.Client
+) -> None:
+    """The message after a clinician hands back starts what it asks for (issue 20: it used
+    to get "Sorry, I didn't catch that")."""
+    sender = "e2e-handoff-then-book"
+    say(stack, sender, "can I speak to a person please")
+    handoff = find_handoff(console, "can I speak to a person please")
+    url = f"/console/api/handoffs/{handoff['id']}"
+    assert console.post(f"{url}/claim").status_code == 200
+    console.post(f"{url}/reply", json={"text": "Hello, this is Dr Lee. All sorted?"})
+    say(stack, sender, "yes all sorted, thank you doctor")
+    assert console.post(f"{url}/resolve", json={"hand_back": True}).status_code == 200
+
+    after = " ".join(say(stack, sender, "thanks, can I book an appointment"))
+    assert HAND_BACK_GREETING in after
+    assert "didn't catch" not in after.lower()
+    assert "last name" in after.lower()  # the booking starts with who the patient is

@@ -29,6 +29,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from backend.core.crypto import Cipher
+from backend.hub.rasa_gateway import MESSAGE_PATH
 from scripts.model_cache import model_path
 from scripts.stack import StackConfig, Supervisor, free_port, start_stack
 from scripts.stack_scaled import consecutive_free_ports, drop_databases, postgres
@@ -51,7 +52,6 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 ENCRYPTION_KEY = "e2e-scaled-encryption-key-01"
 RASA_TOKEN = "e2e-scaled-rasa-token-0123"
 ASK_TO_BOOK = "I need to book a checkup with a family doctor as soon as possible"
-MESSAGE_PATH = "/webhooks/rest/webhook"
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
             "ENCRYPTION_KEY": ENCRYPTION_KEY,
             "RASA_TOKEN": RASA_TOKEN,
             "SERVICE_TOKEN": "e2e-scaled-service-token-01",
+            "ACTIONS_TOKEN": "e2e-scaled-actions-token-01",
             **STACK_SETTINGS,
             "OUTREACH_DEFAULT_CONSENTS": "[]",  # outreach reaches nobody here
         },
