@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from backend.api.body_limit import BodyLimit
 from backend.api.main import ROUTERS
 from backend.api.routes import dev_outbox
 from backend.api.routes.webchat import STATIC
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
         docs_url="/docs" if settings.env == "development" else None,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
     if settings.env == "development":

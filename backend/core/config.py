@@ -9,6 +9,8 @@ from typing import Literal, get_args
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.twilio.sids import ACCOUNT_SID
+
 # The kinds of outreach message (backend/outreach/kinds.py names them for the code).
 OutreachKind = Literal["appointment_reminder", "visit_checkin", "refill_nudge", "results_ready"]
 OUTREACH_KINDS: tuple[OutreachKind, ...] = get_args(OutreachKind)
@@ -40,6 +42,8 @@ class Settings(BaseSettings):
     # over them. Empty: RASA_URL alone.
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_urls: str = ""
+    # Shown to Rasa on every call: the `token` of its HTTP API, and the bearer secret of the
+    # hub channel, the only way into the dialogue (docs/security.md).
     rasa_token: str = "dev-rasa-token"
     rasa_timeout_s: float = 30.0
     actions_url: str = "http://127.0.0.1:5055"
@@ -60,6 +64,8 @@ class Settings(BaseSettings):
     poison_line: str = "1-800-222-1222"
 
     max_message_chars: int = Field(default=2000, ge=1)
+    # Any request body over this is refused (413) before it is read (backend/api/body_limit.py).
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     # --- concurrency (docs/concurrency.md) ---
     # Redis for what several hub workers share (conversation locks, console events, refill
@@ -204,6 +210,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_half_configured_channels(self) -> Settings:
+        if self.twilio_account_sid and not ACCOUNT_SID.fullmatch(self.twilio_account_sid):
+            # Inbound webhooks must name this account (channels/twilio/webhook.py): a
+            # mistyped sid would refuse every patient message.
+            raise ValueError(
+                "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits (Twilio console, "
+                "Account Info)"
+            )
         if self.twilio_account_sid and not self.twilio_auth_token:
             raise ValueError("TWILIO_ACCOUNT_SID is set: set TWILIO_AUTH_TOKEN too")
         if self.telegram_bot_token and len(self.telegram_secret_token) < 16:
