@@ -95,9 +95,26 @@ def _responses_to(stack: StackConfig, appointment_id: str) -> list[dict[str, obj
     return [entry["resource"] for entry in response.json().get("entry", [])]
 
 
+def _patient_with_nothing_booked_this_week(stack: StackConfig) -> SeedPatient:
+    """A fresh patient none of whose own appointments falls inside the first reminder lead
+    (168 h): once they consent, those would be reminded too, and "C" would answer whichever
+    reminder came last, not the one this test books."""
+    soon = datetime.now(UTC) + timedelta(days=8)
+    for _ in range(40):
+        [patient] = asyncio.run(fresh_patients(stack, 1))
+        upcoming = [
+            a
+            for a in appointments(stack, patient.id)
+            if a.status in {"booked", "pending", "proposed"} and a.start and a.start < soon
+        ]
+        if not upcoming:
+            return patient
+    raise AssertionError("no seeded patient is free of appointments this week")
+
+
 def _reminded_patient(stack: StackConfig) -> tuple[TwilioChat, SeedPatient, Appointment]:
     """A patient verified on SMS, booked by the clinic, who then gets the scheduler's reminder."""
-    [patient] = asyncio.run(fresh_patients(stack, 1))
+    patient = _patient_with_nothing_booked_this_week(stack)
     outbox = Outbox(stack)
     chat = TwilioChat(stack, "sms", patient.phone)
     chat.say("what appointments do I have?", expect="date of birth")
