@@ -43,7 +43,9 @@ async def require_service_token(
 ) -> None:
     """The internal API is for the action server only: a bearer service token is required."""
     expected = f"Bearer {settings.service_token}"
-    if authorization is None or not hmac.compare_digest(authorization, expected):
+    # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError (a 500).
+    given = (authorization or "").encode("utf-8")
+    if authorization is None or not hmac.compare_digest(given, expected.encode("utf-8")):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "service token required")
 
 

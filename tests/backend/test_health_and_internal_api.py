@@ -80,3 +80,10 @@ def test_internal_api_gives_the_clinic_contact_to_the_action_server(client: Test
     )
     assert response.status_code == 200
     assert set(response.json()) == {"name", "phone", "hours", "emergency_number"}
+
+
+def test_a_non_ascii_authorization_header_is_refused_not_a_server_error(
+    client: TestClient,
+) -> None:
+    headers = {"Authorization": "Bearer tést-tökén".encode()}
+    assert client.get("/internal/clinic", headers=headers).status_code == 401

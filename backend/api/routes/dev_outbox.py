@@ -47,7 +47,8 @@ async def shows_codes(
 ) -> bool:
     """True for a caller with the service token; codes are masked for everyone else."""
     expected = f"Bearer {settings.service_token}"
-    return authorization is not None and hmac.compare_digest(authorization, expected)
+    given = (authorization or "").encode("utf-8")  # bytes: non-ASCII headers are no 500
+    return authorization is not None and hmac.compare_digest(given, expected.encode("utf-8"))
 
 
 ShowsCodes = Annotated[bool, Depends(shows_codes)]
