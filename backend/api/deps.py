@@ -38,14 +38,22 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def require_service_token(
+async def has_service_token(
     settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    """The internal API is for the action server only: a bearer service token is required."""
+) -> bool:
+    """Whether the caller sent `Authorization: Bearer <SERVICE_TOKEN>`."""
+    if authorization is None:
+        return False
     expected = f"Bearer {settings.service_token}"
     # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError (a 500).
-    given = (authorization or "").encode("utf-8")
-    if authorization is None or not hmac.compare_digest(given, expected.encode("utf-8")):
+    return hmac.compare_digest(authorization.encode("utf-8"), expected.encode("utf-8"))
+
+
+async def require_service_token(
+    holds_token: Annotated[bool, Depends(has_service_token)],
+) -> None:
+    """The internal API is for the action server only: a bearer service token is required."""
+    if not holds_token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "service token required")
 
 

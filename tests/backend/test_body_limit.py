@@ -5,18 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
-from backend.db.models import Message
 from backend.services import Services
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.twilio_channel import stored_messages
 
 LIMIT = 64 * 1024
-
-
-def _stored(services: Services) -> int:
-    with services.session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Message)) or 0
 
 
 def test_a_declared_body_over_the_limit_is_refused_before_any_route_runs(
@@ -28,7 +22,7 @@ def test_a_declared_body_over_the_limit_is_refused_before_any_route_runs(
         )
         assert response.status_code == 413, path
         assert str(LIMIT) in response.json()["detail"]
-    assert fake_rasa.texts == [] and _stored(services) == 0
+    assert fake_rasa.texts == [] and stored_messages(services) == 0
 
 
 def test_a_chunked_body_is_counted_as_it_arrives_and_cut_off_at_the_limit(
@@ -44,7 +38,7 @@ def test_a_chunked_body_is_counted_as_it_arrives_and_cut_off_at_the_limit(
         "/channels/rest/webhook", content=chunks(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
-    assert fake_rasa.texts == [] and _stored(services) == 0
+    assert fake_rasa.texts == [] and stored_messages(services) == 0
 
 
 def test_an_ordinary_message_passes(client: TestClient, fake_rasa: FakeRasa) -> None:

@@ -14,13 +14,9 @@ from backend.hub import transcript
 from backend.main import create_app
 from backend.services import Services
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.twilio_channel import stored_messages
 
 WEBHOOK = "/channels/rest/webhook"
-
-
-def message_count(services: Services) -> int:
-    with services.session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Message)) or 0
 
 
 def test_message_returns_the_assistants_replies(client: TestClient) -> None:
@@ -81,7 +77,7 @@ def test_empty_messages_are_rejected_and_nothing_is_stored(
     response = client.post(WEBHOOK, json={"sender": "alice", "message": message})
     assert response.status_code == 422
     assert "message" in response.json()["detail"]
-    assert message_count(services) == 0
+    assert stored_messages(services) == 0
     assert fake_rasa.received == []
 
 
@@ -91,7 +87,7 @@ def test_a_10000_character_message_is_rejected_and_nothing_is_stored(
     response = client.post(WEBHOOK, json={"sender": "alice", "message": "a" * 10_000})
     assert response.status_code == 422
     assert "too long" in response.json()["detail"]
-    assert message_count(services) == 0
+    assert stored_messages(services) == 0
     assert fake_rasa.received == []
 
 
@@ -115,7 +111,7 @@ def test_malformed_bodies_get_a_clear_4xx_and_nothing_is_stored(
     response = client.post(WEBHOOK, content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["detail"]
-    assert message_count(services) == 0
+    assert stored_messages(services) == 0
 
 
 def test_unicode_and_emoji_reach_rasa_and_the_log_intact(
@@ -188,7 +184,7 @@ def test_rasa_down_returns_503_and_keeps_the_patients_message(
     response = client.post(WEBHOOK, json={"sender": "alice", "message": "hello?"})
     assert response.status_code == 503
     assert "try again" in response.json()["detail"]
-    assert message_count(services) == 1
+    assert stored_messages(services) == 1
 
 
 def test_the_message_is_stored_before_rasa_answers(
@@ -199,17 +195,17 @@ def test_the_message_is_stored_before_rasa_answers(
 
     async def think() -> None:
         for _ in range(500):  # until the hub has stored it, with a ceiling
-            if message_count(services):
+            if stored_messages(services):
                 break
             await asyncio.sleep(0.01)
-        stored_while_thinking.append(message_count(services))
+        stored_while_thinking.append(stored_messages(services))
 
     fake_rasa.while_thinking = think
     response = client.post(WEBHOOK, json={"sender": "alice", "message": "hello"})
 
     assert response.json() == [{"text": "echo: hello"}]
     assert stored_while_thinking == [1]  # the patient's message, before Rasa answered
-    assert message_count(services) == 2
+    assert stored_messages(services) == 2
 
 
 def test_an_emergency_is_answered_by_the_screen_without_rasa(
@@ -286,7 +282,7 @@ def test_the_webhook_takes_only_post(client: TestClient, services: Services) -> 
     response = client.get(WEBHOOK)
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
-    assert message_count(services) == 0
+    assert stored_messages(services) == 0
 
 
 def test_an_unexpected_failure_is_a_plain_500_and_the_app_keeps_answering(

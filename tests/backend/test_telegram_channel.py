@@ -10,18 +10,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from backend.core.config import Settings
 from backend.db.migrate import upgrade
-from backend.db.models import Message
 from backend.main import create_app
 from backend.services import Services, build_services
 from channels.telegram import PRIVATE_ONLY_TEXT, SECRET_HEADER, UNSUPPORTED_TEXT
 from tests.backend.conftest import make_settings
 from tests.utils.fake_rasa import FakeRasa
 from tests.utils.telegram_double import TelegramDouble
-from tests.utils.twilio_channel import settle
+from tests.utils.twilio_channel import settle, stored_messages
 
 SECRET = "telegram-secret-0123456789"
 BOT_TOKEN = "123456:test-bot-token"
@@ -82,11 +80,6 @@ def post(client: TestClient, update: Any, *, secret: str | None = SECRET):
     return response
 
 
-def stored(services: Services) -> int:
-    with services.session_factory() as session:
-        return session.scalar(select(func.count()).select_from(Message)) or 0
-
-
 def test_a_text_message_is_answered_through_the_bot_api(
     client: TestClient, fake_rasa: FakeRasa, bot_api: TelegramDouble
 ) -> None:
@@ -103,7 +96,7 @@ def test_a_missing_or_wrong_secret_is_refused(
     client: TestClient, services: Services, bot_api: TelegramDouble, secret: str | None
 ) -> None:
     assert post(client, text_update("hello"), secret=secret).status_code == 403
-    assert stored(services) == 0 and bot_api.calls == []
+    assert stored_messages(services) == 0 and bot_api.calls == []
 
 
 def test_a_duplicate_update_id_is_ignored(
@@ -170,7 +163,7 @@ def test_updates_that_are_not_text_get_a_polite_answer(
 ) -> None:
     assert post(client, update).status_code == 200
     assert bot_api.texts == [UNSUPPORTED_TEXT]
-    assert fake_rasa.received == [] and stored(services) == 0
+    assert fake_rasa.received == [] and stored_messages(services) == 0
 
 
 @pytest.mark.parametrize("body", [[], {"message": {}}, {"update_id": "1"}, "null"])
@@ -179,7 +172,7 @@ def test_malformed_updates_are_a_clear_400(
 ) -> None:
     response = post(client, body)
     assert response.status_code == 400 and response.json()["detail"]
-    assert stored(services) == 0
+    assert stored_messages(services) == 0
 
 
 def test_a_body_that_is_not_json_is_a_clear_400(client: TestClient) -> None:
@@ -191,7 +184,7 @@ def test_an_empty_text_gets_the_reason_and_nothing_is_stored(
     client: TestClient, services: Services, bot_api: TelegramDouble
 ) -> None:
     assert post(client, text_update("   ")).status_code == 200
-    assert stored(services) == 0
+    assert stored_messages(services) == 0
     assert "empty" in bot_api.texts[0]
 
 
@@ -258,4 +251,4 @@ def test_a_group_chat_is_asked_to_talk_privately_and_nothing_is_stored(
     update["message"]["chat"] = {"id": -100123, "type": kind, "title": "Family"}
     assert post(client, update).status_code == 200
     assert bot_api.texts == [PRIVATE_ONLY_TEXT]
-    assert fake_rasa.received == [] and stored(services) == 0
+    assert fake_rasa.received == [] and stored_messages(services) == 0

@@ -8,18 +8,17 @@ a patient on a laptop stack.
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import re
 from datetime import datetime
 from html import escape
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from backend.api.deps import ServicesDep, SettingsDep
+from backend.api.deps import ServicesDep, has_service_token
 from backend.hub.transports import OutboxEntry, dev_outbox
 
 # Verification codes (backend/identity) are six digits; longer runs are times or numbers.
@@ -42,16 +41,8 @@ async def loopback_only(request: Request) -> None:
 router = APIRouter(prefix="/dev", tags=["development"], dependencies=[Depends(loopback_only)])
 
 
-async def shows_codes(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> bool:
-    """True for a caller with the service token; codes are masked for everyone else."""
-    expected = f"Bearer {settings.service_token}"
-    given = (authorization or "").encode("utf-8")  # bytes: non-ASCII headers are no 500
-    return authorization is not None and hmac.compare_digest(given, expected.encode("utf-8"))
-
-
-ShowsCodes = Annotated[bool, Depends(shows_codes)]
+# True for a caller with the service token; codes are masked for everyone else.
+ShowsCodes = Annotated[bool, Depends(has_service_token)]
 
 
 def _readable(entries: list[OutboxEntry], *, codes: bool) -> list[OutboxEntry]:
