@@ -75,6 +75,10 @@ run-scaled: install train ## the same, scaled: 2 hub workers, 2 Rasa instances, 
 outbox: .venv/.installed ## the development outbox with one-time codes (masked on its web page)
 	@$(PY) -m scripts.outbox
 
+.PHONY: rotate-keys
+rotate-keys: .venv/.installed ## re-encrypt everything at rest under ENCRYPTION_KEY (docs/security.md); ARGS="--tracker-db URL"
+	@$(PY) -m scripts.rotate_keys $(ARGS)
+
 # --- checks ------------------------------------------------------------------------------
 lint: .venv/.installed ## ruff (lint and format) over the whole tree, mypy over the code
 	$(PY) -m ruff check .

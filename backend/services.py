@@ -129,7 +129,7 @@ def build_services(
     engine = make_engine(settings.effective_database_url, pool_size=settings.db_threads)
     session_factory = make_session_factory(engine)
     configure_idle(session_factory, timedelta(minutes=settings.identity_idle_minutes))
-    cipher = Cipher(settings.encryption_key)
+    cipher = Cipher.from_settings(settings)
     http = httpx.AsyncClient(timeout=settings.rasa_timeout_s)
     gateway = rasa or HttpRasaGateway(
         settings.rasa_instances, settings.rasa_token, timeout_s=settings.rasa_timeout_s

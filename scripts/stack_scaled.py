@@ -109,7 +109,8 @@ def write_rasa_endpoints(config: StackConfig) -> Path:
     """Rasa's endpoints for every instance: PostgreSQL tracker store, Redis lock store."""
     server, redis = postgres(config), Server.parse(config.redis_url, 6379)
     tracker: dict[str, object] = {
-        "type": "SQL",
+        # endpoints.yml's store, which encrypts every event (bot/tracker_store.py)
+        "type": embedded_endpoints()["tracker_store"]["type"],
         "dialect": "postgresql",
         "url": server.host,  # Rasa's key for the host (it passes `url` on as `host`)
         "port": server.port,

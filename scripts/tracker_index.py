@@ -24,6 +24,7 @@ from contextlib import closing
 from pathlib import Path
 
 INDEX_NAME = "ix_events_sender_type_time"
+SQL_STORE_TYPES = ("sql", "bot.tracker_store.encryptedsqltrackerstore")
 CREATE_INDEX = (
     f"CREATE INDEX IF NOT EXISTS {INDEX_NAME} ON events (sender_id, type_name, timestamp)"
 )
@@ -54,7 +55,8 @@ def prepare_tracker_store(endpoints: Path) -> str:
         from rasa.utils.endpoints import read_endpoint_config
 
         config = read_endpoint_config(str(endpoints), "tracker_store")
-        if config is None or str(config.type).lower() != "sql":
+        # Rasa's "SQL" or our encrypting subclass of it (bot/tracker_store.py): same tables.
+        if config is None or str(config.type).lower() not in SQL_STORE_TYPES:
             raise SystemExit(f"{endpoints} configures no SQL tracker store")
         store = SQLTrackerStore(host=config.url, **config.kwargs)  # makes the tables if missing
     try:

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channels.twilio.sids import ACCOUNT_SID
+from channels.webchat import normalize_origin
 
 # The kinds of outreach message (backend/outreach/kinds.py names them for the code).
 OutreachKind = Literal["appointment_reminder", "visit_checkin", "refill_nudge", "results_ready"]
@@ -36,6 +37,14 @@ class Settings(BaseSettings):
     database_url: str = ""  # empty: SQLite file under var_dir
 
     encryption_key: str = "dev-encryption-key"
+    # Key rotation (docs/security.md, "Rotating the keys"): older encryption keys, newest
+    # first, comma-separated; still read, never written, kept until `make rotate-keys` has
+    # re-encrypted everything under ENCRYPTION_KEY.
+    encryption_keys_old: str = ""
+    # Secret of the keyed hashes that find conversations by address, apart from the encryption
+    # keys so that rotating those never breaks a lookup. Empty: derived from ENCRYPTION_KEY,
+    # accepted outside production only.
+    address_hash_key: str = ""
     service_token: str = "dev-service-token"
 
     # Several Rasa instances (scaled profile): comma-separated URLs; the hub spreads turns
@@ -106,8 +115,29 @@ class Settings(BaseSettings):
     # (JSON in the environment, e.g. {"appointment_reminder": "HX..."}).
     twilio_whatsapp_templates: dict[str, str] = Field(default_factory=dict)
 
+    # --- web chat (docs/security.md, "Web chat sessions") ---
+    # The hub's own address as the stack starts it (BACKEND_URL, shared with the actions);
+    # in development its origin may open the web chat.
+    backend_url: str = "http://127.0.0.1:8000"
+    # Origins (scheme://host[:port], comma-separated) whose pages may open the web chat socket.
+    # Empty: PUBLIC_BASE_URL's origin, plus BACKEND_URL's (127.0.0.1 or localhost) in
+    # development. Any other Origin, or none, is refused (backend/webchat/origins.py).
+    webchat_allowed_origins: str = ""
+    # A web chat token ends after this many minutes with no tab connected to it, and this many
+    # hours after it was issued whatever happens; the tab then gets a new conversation.
+    webchat_session_idle_minutes: float = Field(default=60, gt=0)
+    webchat_session_max_hours: float = Field(default=12, gt=0)
+
     # Clinician console: hours a sign-in lasts (then the clinician signs in again).
     clinician_session_hours: float = Field(default=8.0, gt=0)
+    # ... and minutes without a clinician action (the page's timed refreshes do not count)
+    # after which a session ends: an unattended, signed-in screen locks itself.
+    clinician_session_idle_minutes: float = Field(default=30.0, gt=0)
+    # Every console account must set up a TOTP second factor (enrolment right after the
+    # password); off: required only of accounts that have set one up.
+    console_require_totp: bool = False
+    # The console cookie's Secure flag; unset: Secure everywhere but ENV=development.
+    console_cookie_secure: bool | None = None
 
     # --- identity ---
     # Patient verification (backend/identity): a verification ends after this many minutes
@@ -121,6 +151,16 @@ class Settings(BaseSettings):
     identity_lockout_minutes: float = Field(default=15, gt=0)
     identity_codes_per_hour: int = Field(default=5, ge=1)
     identity_starts_per_hour: int = Field(default=10, ge=1)
+    # Per source (the client behind a conversation: the sender's number, the Telegram user,
+    # the REST/web client address), so new conversations bring no fresh attempts. Higher than
+    # the per-conversation limits: one address can be a clinic's shared Wi-Fi.
+    identity_source_max_failures: int = Field(default=10, ge=1)
+    identity_source_starts_per_hour: int = Field(default=30, ge=1)
+    # Against one patient (the phone on file), from sources other than that phone: this many
+    # codes sent and wrong codes in an hour alert the care team and pause codes to that phone
+    # for this long (the phone's own conversation is never locked or paused).
+    identity_target_alert_after: int = Field(default=6, ge=1)
+    identity_target_pause_minutes: float = Field(default=60, gt=0)
     identity_phone_region: str = Field(default="US", min_length=2, max_length=2)
 
     # --- records (lab results, refills; docs/records.md) ---
@@ -231,6 +271,37 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "PUBLIC_BASE_URL must be the https URL Twilio calls (webhook signatures cover it)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_webchat_origins(self) -> Settings:
+        for origin in self.webchat_allowed_origins.split(","):
+            if origin.strip():
+                normalize_origin(origin)  # a ValueError names the entry to fix
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.encryption_keys_old.strip() and not self.address_hash_key:
+            # Derived from ENCRYPTION_KEY, the address key would change with it, and no
+            # patient's conversation would be found again.
+            raise ValueError(
+                "ENCRYPTION_KEYS_OLD is set (a key rotation): set ADDRESS_HASH_KEY too, to the "
+                "ENCRYPTION_KEY the stored address hashes were made with (docs/security.md)"
+            )
+        if self.env != "production":
+            return self
+        if self.address_hash_key in PLACEHOLDER_SECRETS or len(self.address_hash_key) < 16:
+            raise ValueError(
+                "ADDRESS_HASH_KEY must be set to a random secret of at least 16 characters when "
+                "ENV=production (when upgrading, set it to the ENCRYPTION_KEY the data was "
+                "written under, so stored address hashes still match; docs/security.md)"
+            )
+        if self.ehr_auth == "none":
+            raise ValueError(
+                "EHR_AUTH=none is for the embedded development EHR only: when ENV=production, "
+                "set EHR_AUTH=smart with EHR_SMART_CLIENT_ID and EHR_SMART_KEY_FILE (docs/ehr.md)"
             )
         return self
 

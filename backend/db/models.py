@@ -156,6 +156,13 @@ class Clinician(Base):
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2id
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # What the account may read (backend/handoff/console_access.py): clinician | triage_lead.
+    role: Mapped[str] = mapped_column(String(16), default="clinician", server_default="clinician")
+    # TOTP second factor (backend/handoff/totp.py): the secret, encrypted; one waiting for its
+    # first code during enrolment; the time step of the last code accepted (no replays).
+    totp_secret_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    totp_pending_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ClinicianSession(Base):
@@ -167,7 +174,9 @@ class ClinicianSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinicians.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # absolute limit
+    # The clinician's last action (idle limit); background refreshes do not move it.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Handoff(Base):
@@ -341,3 +350,48 @@ class OutreachPause(Base):
 
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConsoleAudit(Base):
+    """One console event: a sign-in (either way), a transcript or notes read or refused, a
+    second factor set up, a sign-out everywhere (backend/handoff/console_audit.py).
+
+    Who (`clinician_id`, None for an unknown email), which hand-off, conversation and FHIR
+    Patient, when, what and how it ended. `detail` holds a short reason code, never patient
+    text; no email address is kept for a sign-in that named no account.
+    """
+
+    __tablename__ = "console_audit"
+    __table_args__ = (
+        Index("ix_console_audit_patient_at", "patient_id", "at"),
+        Index("ix_console_audit_clinician_at", "clinician_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("clinicians.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(48))  # e.g. console.transcript.read
+    outcome: Mapped[str] = mapped_column(String(16))  # success | failure | denied
+    handoff_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    conversation_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    patient_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the caller's address
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class WebchatSession(Base):
+    """A web chat token the server issued (backend/webchat/sessions.py).
+
+    Only a keyed hash of the token is stored, so the table cannot be used to take over a tab.
+    The conversation's channel address is a separate random value, kept encrypted like every
+    address, so no copy of the token exists on the server.
+    """
+
+    __tablename__ = "webchat_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address_ciphertext: Mapped[str] = mapped_column(Text)
+    # Indexed: rows past the absolute lifetime are deleted by it.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # The last time a tab used the token (connected, wrote, or went away): the idle clock.
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -41,6 +41,8 @@ class Reason(StrEnum):
     NOT_UNDERSTOOD = "not_understood"
     CLINICAL_QUESTION = "clinical_question"
     CLINICIAN_INITIATED = "clinician_initiated"
+    # Repeated identity checks against one patient from elsewhere (backend/identity/target_watch)
+    IDENTITY_ALERT = "identity_alert"
 
 
 class Priority(StrEnum):
@@ -62,6 +64,7 @@ DEFAULT_PRIORITY: dict[Reason, Priority] = {
     Reason.NOT_UNDERSTOOD: Priority.NORMAL,
     Reason.CLINICAL_QUESTION: Priority.NORMAL,
     Reason.CLINICIAN_INITIATED: Priority.NORMAL,
+    Reason.IDENTITY_ALERT: Priority.HIGH,
 }
 
 # The one transition table: (from, action) -> to. Anything not listed is forbidden.

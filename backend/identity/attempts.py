@@ -1,9 +1,17 @@
-"""Lockouts and rate limits of identity verification, per conversation and per phone number.
+"""Lockouts and rate limits of identity verification: per conversation, per source, and the
+watch kept over each patient's phone on file.
 
-Every wrong birth date (or unknown person) and every wrong code is a failure; the
-`max_failures`-th failure in a row locks the key for `lockout`. Failures before the latest
-lock or success no longer count. Codes sent and verification starts are counted per hour.
-Keys are "c:<conversation id>" or "p:<keyed hash of the E.164 number>": no number in clear.
+Three kinds of key, none holding a number or an address in clear:
+- "c:<conversation id>": the conversation (the challenge);
+- "p:<keyed hash of an E.164 number>": a phone, either as the *source* of an SMS/WhatsApp
+  conversation or as the *target* (the phone on file a code goes to);
+- "s:<keyed hash>": any other source (a Telegram user, a REST or web chat client address).
+
+Failures and locks are only ever written on the requester's keys (conversation and source):
+a stranger's wrong codes lock the stranger, never the patient's phone. What a stranger does
+against a patient is written on the target key under its own kinds (`TARGET_CODE`,
+`TARGET_FAILURE`, `ALERT`), which lock nobody: enough of them raise an alert and pause codes
+to that phone from other sources (backend/identity/target_watch.py).
 """
 
 from __future__ import annotations
@@ -20,9 +28,13 @@ from backend.db.models import IdentityAttempt
 
 FAILURE = "failure"
 LOCK = "lock"
-CODE_SENT = "code_sent"
+CODE_SENT = "code_sent"  # a code answer given (sent, or not when nothing matched)
 START = "start"
+TARGET_CODE = "target_code"  # a code sent to this phone on file from another source
+TARGET_FAILURE = "target_fail"  # a wrong code typed for a code sent to this phone
+ALERT = "alert"  # the care team was alerted about this phone; codes paused
 HOUR = timedelta(hours=1)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 def conversation_key(conversation_id: str) -> str:
@@ -33,12 +45,21 @@ def phone_key(cipher: Cipher, e164: str) -> str:
     return "p:" + cipher.address_hash("identity-phone", e164)
 
 
+def source_key(cipher: Cipher, kind: str, value: str) -> str:
+    """A non-phone source: `kind` says what `value` is ("telegram", "client")."""
+    return "s:" + cipher.address_hash(f"identity-source-{kind}", value)
+
+
 @dataclass(frozen=True)
 class Limits:
-    max_failures: int
+    max_failures: int  # wrong codes in a row that lock a conversation
     lockout: timedelta
-    codes_per_hour: int
-    starts_per_hour: int
+    codes_per_hour: int  # per conversation (and per sending phone)
+    starts_per_hour: int  # per conversation
+    source_max_failures: int  # wrong codes in a row that lock a source
+    source_starts_per_hour: int
+    target_alert_after: int  # codes + wrong codes against one phone on file, per hour
+    target_pause: timedelta
 
 
 class AttemptLog:
@@ -53,15 +74,13 @@ class AttemptLog:
         since = self._now - self._limits.lockout
         return any(self._latest(key, LOCK, since) is not None for key in keys)
 
-    def fail(self, keys: Iterable[str]) -> bool:
-        """Count one failure on every key; True when that locked any of them."""
-        locked = False
-        for key in keys:
-            self._add(key, FAILURE)
-            if self.failures_in_a_row(key) >= self._limits.max_failures:
-                self._add(key, LOCK)
-                locked = True
-        return locked
+    def fail(self, key: str, *, max_failures: int) -> bool:
+        """Count one failure on `key`; True when that locked it."""
+        self._add(key, FAILURE)
+        if self.failures_in_a_row(key) >= max_failures:
+            self._add(key, LOCK)
+            return True
+        return False
 
     def succeed(self, keys: Iterable[str]) -> None:
         """A verified patient: earlier failures on these keys are forgiven."""
@@ -72,35 +91,40 @@ class AttemptLog:
                 )
             )
 
-    def may_send_code(self, keys: Iterable[str]) -> bool:
-        return all(
-            self._count(key, CODE_SENT, self._now - HOUR) < self._limits.codes_per_hour
-            for key in keys
-        )
+    def within_hour(self, key: str, kind: str, limit: int) -> bool:
+        return self.count(key, kind, self._now - HOUR) < limit
 
-    def code_sent(self, keys: Iterable[str]) -> None:
+    def record(self, keys: Iterable[str], kind: str) -> None:
         for key in keys:
-            self._add(key, CODE_SENT)
-
-    def may_start(self, key: str) -> bool:
-        return self._count(key, START, self._now - HOUR) < self._limits.starts_per_hour
-
-    def started(self, key: str) -> None:
-        self._add(key, START)
+            self._add(key, kind)
 
     def failures_in_a_row(self, key: str) -> int:
-        last_lock = self._latest(key, LOCK, datetime.min.replace(tzinfo=UTC))
-        return self._count(key, FAILURE, last_lock or datetime.min.replace(tzinfo=UTC))
+        last_lock = self._latest(key, LOCK, _EPOCH)
+        return self.count(key, FAILURE, last_lock or _EPOCH)
 
-    def _add(self, key: str, kind: str) -> None:
-        self._session.add(IdentityAttempt(key=key, kind=kind, at=self._now))
-        self._session.flush()
-
-    def _count(self, key: str, kind: str, since: datetime) -> int:
+    def count(self, key: str, kind: str, since: datetime) -> int:
         query = select(func.count()).where(
             IdentityAttempt.key == key, IdentityAttempt.kind == kind, IdentityAttempt.at > since
         )
         return int(self._session.scalar(query) or 0)
+
+    def latest(self, key: str, kind: str, since: datetime) -> datetime | None:
+        return self._latest(key, kind, since)
+
+    def forget_one(self, key: str, kind: str) -> None:
+        """Drop the newest `kind` row of `key` (a code the patient went on to use)."""
+        newest = self._session.scalar(
+            select(IdentityAttempt.id)
+            .where(IdentityAttempt.key == key, IdentityAttempt.kind == kind)
+            .order_by(IdentityAttempt.at.desc(), IdentityAttempt.id.desc())
+            .limit(1)
+        )
+        if newest is not None:
+            self._session.execute(delete(IdentityAttempt).where(IdentityAttempt.id == newest))
+
+    def _add(self, key: str, kind: str) -> None:
+        self._session.add(IdentityAttempt(key=key, kind=kind, at=self._now))
+        self._session.flush()
 
     def _latest(self, key: str, kind: str, since: datetime) -> datetime | None:
         query = select(func.max(IdentityAttempt.at)).where(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,12 +20,11 @@ from sqlalchemy.orm import Session
 from backend.core.crypto import Cipher
 from backend.core.errors import UnknownConversation
 from backend.db.models import Conversation, IdentityChallenge, as_utc
-from backend.hub.keywords import PHONE_CHANNELS
 
-from . import attempts
+from . import attempts, target_watch
 from .access import VerifiedIdentity, end_verification, record_verification, verified_identity
-from .phones import to_e164
-from .steps import NameRequired, Outcome, Policy
+from .sources import sender_phone_of, source_of
+from .steps import NameRequired, Outcome, Policy, TargetAlert
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,23 @@ class ConversationFacts:
     id: str
     channel: str
     sender_phone: str | None  # E.164, SMS and WhatsApp only
+    source: str  # the source key (backend/identity/sources.py)
+
+    @property
+    def keys(self) -> list[str]:
+        """The requester's keys: where failures, locks and limits are counted."""
+        return [attempts.conversation_key(self.id), self.source]
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """What `store_code` did: `refused` "rate_limited", or a challenge stored (a real code
+    to send when `send` is True) and perhaps an alert raised on the target."""
+
+    refused: str | None = None
+    send: bool = False
+    withheld: str | None = None  # why no code goes out: a reason code for the audit
+    alert: TargetAlert | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,8 @@ class CodeCheck:
     code_hash: str = ""
     locked_now: bool = False  # the wrong code locked a key
     attempts_left: int = 0
+    target: str | None = None  # the phone on file's key, when it is not the requester's own
+    alert: TargetAlert | None = None
 
 
 class DeskSteps:
@@ -58,11 +77,11 @@ class DeskSteps:
         row = session.get(Conversation, conversation_id)
         if row is None:
             raise UnknownConversation(conversation_id)
-        sender = None
-        if row.channel in PHONE_CHANNELS:
-            address = self._cipher.decrypt(row.address_ciphertext)
-            sender = to_e164(address, region=self._policy.region)
-        return ConversationFacts(row.id, row.channel, sender)
+        sender = sender_phone_of(self._cipher, row, self._policy.region)
+        source = source_of(
+            session=session, cipher=self._cipher, conversation=row, sender_phone=sender
+        )
+        return ConversationFacts(row.id, row.channel, sender, source)
 
     def status(
         self, conversation_id: str, now: datetime, session: Session
@@ -78,7 +97,7 @@ class DeskSteps:
         )
         challenge = session.get(IdentityChallenge, conversation_id)
         awaiting = self.awaiting(challenge, now)
-        locked = self._log(session, now).locked(self.keys(conversation, challenge))
+        locked = self._log(session, now).locked(conversation.keys)
         return conversation, identity, awaiting, locked
 
     def open_start(
@@ -89,11 +108,16 @@ class DeskSteps:
         if conversation.sender_phone is None and not (family and family.strip()):
             raise NameRequired("family name required on this channel")
         log = self._log(session, now)
-        if log.locked(self.keys(conversation, None)):
+        limits = self._policy.limits
+        if log.locked(conversation.keys):
             return conversation, Outcome.LOCKED
-        if not log.may_start(attempts.conversation_key(conversation_id)):
+        conversation_key, source = conversation.keys
+        if not (
+            log.within_hour(conversation_key, attempts.START, limits.starts_per_hour)
+            and log.within_hour(source, attempts.START, limits.source_starts_per_hour)
+        ):
             return conversation, Outcome.RATE_LIMITED
-        log.started(attempts.conversation_key(conversation_id))
+        log.record(conversation.keys, attempts.START)
         self._delete_challenge(session, conversation_id)
         session.commit()
         return conversation, None
@@ -118,50 +142,67 @@ class DeskSteps:
         challenge = session.get(IdentityChallenge, conversation_id)
         if self.awaiting(challenge, now) != "choice" or challenge is None:
             return conversation, None
+        if self._log(session, now).locked(conversation.keys):
+            return conversation, None  # a locked conversation chooses nobody
         return conversation, json.loads(self._cipher.decrypt(challenge.candidates_ciphertext))
 
     def store_code(
         self,
         conversation: ConversationFacts,
-        patient_id: str,
-        on_file_key: str,
+        patient_id: str | None,
+        target: str | None,
         code: str,
         now: datetime,
         session: Session,
-    ) -> str | None:
-        """Record the code about to be sent; or why not: "phone_limited" (the number on file
-        is locked or has had its codes) or "rate_limited" (this conversation's numbers)."""
-        keys = list(dict.fromkeys([*self.keys(conversation, None), on_file_key]))
+    ) -> CodeRequest:
+        """Store the challenge the conversation now answers with a code: the real one when
+        someone matched (`patient_id`, `target`: the phone on file's key) and codes to that
+        phone are not paused; otherwise one that no code opens. Counted alike either way, so
+        limits and lockouts never tell the two apart."""
         log = self._log(session, now)
-        if log.locked([on_file_key]) or not log.may_send_code([on_file_key]):
+        limits = self._policy.limits
+        counted = conversation.keys if conversation.sender_phone else conversation.keys[:1]
+        if not all(log.within_hour(k, attempts.CODE_SENT, limits.codes_per_hour) for k in counted):
             session.rollback()
-            return "phone_limited"
-        if not log.may_send_code(keys):
-            session.rollback()
-            return "rate_limited"
-        log.code_sent(keys)
+            return CodeRequest(refused="rate_limited")
+        log.record(counted, attempts.CODE_SENT)
+        withheld = "no_match" if patient_id is None or target is None else None
+        alert = None
+        if withheld is None and target is not None and target != conversation.source:
+            if target_watch.paused(log, target, limits, now):
+                withheld = "target_paused"
+            else:
+                seen = target_watch.note(log, target, attempts.TARGET_CODE, limits, now)
+                alert = self._alert(conversation.id, patient_id, seen)
+        real = withheld is None
         self._delete_challenge(session, conversation.id)
         session.add(
             IdentityChallenge(
                 conversation_id=conversation.id,
-                candidates_ciphertext=self._cipher.encrypt(json.dumps([patient_id])),
-                patient_ciphertext=self._cipher.encrypt(patient_id),
-                phone_key=on_file_key,
-                code_hash=self.code_hash(conversation.id, code),
+                candidates_ciphertext=self._cipher.encrypt(
+                    json.dumps([patient_id] if real else [])
+                ),
+                patient_ciphertext=self._cipher.encrypt(patient_id)
+                if real and patient_id
+                else None,
+                phone_key=target if real else None,
+                # No code opens a challenge that sent none: its hash is of a random secret.
+                code_hash=self.code_hash(conversation.id, code if real else secrets.token_hex(16)),
                 code_expires_at=now + self._policy.code_ttl,
                 created_at=now,
             )
         )
         session.commit()
-        return None
+        return CodeRequest(send=real, withheld=withheld, alert=alert)
 
     def check_code(
         self, conversation_id: str, code: str, now: datetime, session: Session
     ) -> tuple[ConversationFacts, CodeCheck]:
-        """Compare the typed code with the pending one; a wrong one counts as a failure."""
+        """Compare the typed code with the pending one; a wrong one counts as a failure of the
+        conversation and its source (never of the phone on file)."""
         conversation = self.conversation(conversation_id, session)
         challenge = session.get(IdentityChallenge, conversation_id)
-        keys = self.keys(conversation, challenge)
+        keys = conversation.keys
         log = self._log(session, now)
         if log.locked(keys):
             return conversation, CodeCheck(Outcome.LOCKED, keys)
@@ -172,16 +213,36 @@ class DeskSteps:
                 session.commit()
             return conversation, CodeCheck(Outcome.EXPIRED if expired else Outcome.NO_PENDING, keys)
         code_hash = challenge.code_hash or ""
-        patient_id = self._cipher.decrypt(challenge.patient_ciphertext or "")
+        patient_id = (
+            self._cipher.decrypt(challenge.patient_ciphertext)
+            if challenge.patient_ciphertext
+            else None
+        )
+        target = challenge.phone_key if challenge.phone_key != conversation.source else None
         if hmac.compare_digest(code_hash, self.code_hash(conversation_id, code)):
-            return conversation, CodeCheck(None, keys, patient_id, code_hash)
-        locked = log.fail(keys)
+            return conversation, CodeCheck(None, keys, patient_id, code_hash, target=target)
+        limits = self._policy.limits
+        conversation_key, source = keys
+        locked = log.fail(conversation_key, max_failures=limits.max_failures)
+        locked = log.fail(source, max_failures=limits.source_max_failures) or locked
+        alert = None
+        if target is not None and patient_id is not None:
+            seen = target_watch.note(log, target, attempts.TARGET_FAILURE, limits, now)
+            alert = self._alert(conversation_id, patient_id, seen)
         if locked:
-            challenge.code_hash = None  # after a lockout the patient starts again
-        left = self._attempts_left(session, conversation_id, now)
+            # The challenge ends with the lock: gone, not emptied (an emptied one would read
+            # as a pending choice and offer its candidate again).
+            self._delete_challenge(session, conversation_id)
+        left = self._attempts_left(log, conversation)
         session.commit()
         return conversation, CodeCheck(
-            Outcome.WRONG_CODE, keys, patient_id, locked_now=locked, attempts_left=left
+            Outcome.WRONG_CODE,
+            keys,
+            patient_id,
+            locked_now=locked,
+            attempts_left=left,
+            target=target,
+            alert=alert,
         )
 
     def use_code(
@@ -204,7 +265,10 @@ class DeskSteps:
         if not used.rowcount:  # type: ignore[attr-defined]
             session.rollback()
             return False
-        self._log(session, now).succeed(checked.keys)
+        log = self._log(session, now)
+        log.succeed(checked.keys)
+        if checked.target is not None:
+            log.forget_one(checked.target, attempts.TARGET_CODE)  # that code was the patient's
         session.commit()
         record_verification(
             session=session,
@@ -232,29 +296,7 @@ class DeskSteps:
         session.commit()
         return patient_id, end_verification(session=session, conversation_id=conversation_id)
 
-    def count_failure(
-        self, conversation: ConversationFacts, now: datetime, session: Session
-    ) -> bool:
-        """A wrong birth date (or nobody): one failure; True when that locked a key."""
-        locked = self._log(session, now).fail(self.keys(conversation, None))
-        session.commit()
-        return locked
-
-    def drop_challenge(self, conversation_id: str, session: Session) -> None:
-        self._delete_challenge(session, conversation_id)
-        session.commit()
-
     # -- the parts -----------------------------------------------------------------------------
-
-    def keys(
-        self, conversation: ConversationFacts, challenge: IdentityChallenge | None
-    ) -> list[str]:
-        keys = [attempts.conversation_key(conversation.id)]
-        if conversation.sender_phone is not None:
-            keys.append(attempts.phone_key(self._cipher, conversation.sender_phone))
-        if challenge is not None and challenge.phone_key and challenge.phone_key not in keys:
-            keys.append(challenge.phone_key)
-        return keys
 
     def awaiting(self, challenge: IdentityChallenge | None, now: datetime) -> str | None:
         if challenge is None:
@@ -271,10 +313,25 @@ class DeskSteps:
     def code_hash(self, conversation_id: str, code: str) -> str:
         return self._cipher.address_hash("identity-code", f"{conversation_id}:{code.strip()}")
 
-    def _attempts_left(self, session: Session, conversation_id: str, now: datetime) -> int:
-        key = attempts.conversation_key(conversation_id)
-        used = self._log(session, now).failures_in_a_row(key)
-        return max(self._policy.limits.max_failures - used, 0)
+    def _attempts_left(self, log: attempts.AttemptLog, conversation: ConversationFacts) -> int:
+        """Tries left before the conversation or its source locks, whichever comes first."""
+        limits = self._policy.limits
+        conversation_key, source = conversation.keys
+        return max(
+            min(
+                limits.max_failures - log.failures_in_a_row(conversation_key),
+                limits.source_max_failures - log.failures_in_a_row(source),
+            ),
+            0,
+        )
+
+    def _alert(
+        self, conversation_id: str, patient_id: str | None, seen: int | None
+    ) -> TargetAlert | None:
+        if seen is None or patient_id is None:
+            return None
+        minutes = int(self._policy.limits.target_pause.total_seconds() // 60)
+        return TargetAlert(conversation_id, patient_id, seen, minutes)
 
     def _log(self, session: Session, now: datetime) -> attempts.AttemptLog:
         return attempts.AttemptLog(session, self._policy.limits, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
@@ -12,7 +13,10 @@ from . import attempts
 
 
 class Outcome(StrEnum):
-    CODE_SENT = "code_sent"
+    # The one answer to "who I say I am", whatever matched: a code went to the phone on file
+    # if the details fit someone with a phone, and nothing was sent otherwise. The next
+    # answers (wrong code, locked, ...) are the same either way (docs/identity.md).
+    AWAITING_CODE = "awaiting_code"
     CHOOSE = "choose"
     NOT_CONFIRMED = "not_confirmed"
     LOCKED = "locked"
@@ -51,6 +55,10 @@ class Policy:
                 lockout=timedelta(minutes=settings.identity_lockout_minutes),
                 codes_per_hour=settings.identity_codes_per_hour,
                 starts_per_hour=settings.identity_starts_per_hour,
+                source_max_failures=settings.identity_source_max_failures,
+                source_starts_per_hour=settings.identity_source_starts_per_hour,
+                target_alert_after=settings.identity_target_alert_after,
+                target_pause=timedelta(minutes=settings.identity_target_pause_minutes),
             ),
             region=settings.identity_phone_region,
             clinic_name=settings.clinic_name,
@@ -79,3 +87,18 @@ class Status:
     awaiting: str | None  # "code" | "choice" | None
     locked: bool
     dependants: tuple[Dependant, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class TargetAlert:
+    """Repeated attempts against one patient's phone on file, from other sources."""
+
+    conversation_id: str  # the attempt that crossed the threshold
+    patient_id: str
+    attempts_last_hour: int
+    codes_paused_minutes: int
+
+
+# Tells the care team (the route opens a hand-off); kept as a callable so that identity does
+# not import the hand-off package, which imports identity.
+AlertSink = Callable[[TargetAlert], Awaitable[None]]

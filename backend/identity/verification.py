@@ -2,19 +2,23 @@
 
 1. `start`: on SMS and WhatsApp the sender's number narrows the candidates (it is a hint, not
    proof) and the birth date picks among them; on web chat, REST and Telegram the patient's
-   name and birth date find them. Nobody found, a wrong birth date, or nobody with a phone on
-   file all take the same path and give the same answer (`not_confirmed`), so the answer never
-   says whether someone is a patient.
-2. Several people left (a family on one phone with the same birth date): `choose` by initials.
+   name and birth date find them. Whatever matched, the answer is the same (`awaiting_code`:
+   "if those details match our records, we've sent a code"), and the conversation then waits
+   for a code: when nobody fitted (or nobody with a phone, or codes to that phone are paused)
+   the challenge is one no code opens, so a code typed then is simply a wrong code.
+2. Several people left on the family phone (same birth date): `choose` by initials. Only on
+   SMS and WhatsApp, where the candidates are the sender's own household; on the name
+   channels a choice would tell a stranger that matches exist, so no code is sent there.
 3. A 6-digit code goes by SMS to the phone on file in the EHR (never to the sender's number
    unless it is the one on file); only its keyed hash is stored; it lasts `code_ttl` and works
    once. `confirm` checks it; the right code verifies the conversation as the patient, with
    the children in their care (backend/identity/family.py).
 
-Wrong birth dates and wrong codes count towards a lockout per conversation and per phone
-(backend/identity/attempts.py). Every step is audited (backend/identity/audit.py), locally
-first and as a FHIR AuditEvent when the EHR answers. Nothing here logs a name, a number, a
-birth date or a code.
+Wrong codes lock the conversation and its source (backend/identity/attempts.py, sources.py),
+never the patient's phone; repeated attempts against one phone from elsewhere alert the care
+team and pause codes to it (target_watch.py). Every step is audited (audit.py), locally first
+and as a FHIR AuditEvent when the EHR answers. Nothing here logs a name, a number, a birth
+date or a code.
 
 The database is used in short steps (backend/identity/desk_steps.py) run by `DbWork` off the
 event loop; the EHR and the SMS provider are awaited between them, never inside one.
@@ -39,16 +43,18 @@ from backend.hub.outbound import PhoneOutbound
 
 from . import attempts
 from .audit import mirror_to_ehr, record_access
-from .desk_steps import ConversationFacts, DeskSteps
+from .desk_steps import CodeRequest, ConversationFacts, DeskSteps
 from .family import dependants_of, initials
 from .phones import to_e164
 from .steps import (
+    AlertSink,
     Dependant,
     IdentityUnavailable,
     Outcome,
     Policy,
     Status,
     Step,
+    TargetAlert,
 )
 
 CODE_DIGITS = 6
@@ -67,6 +73,7 @@ class IdentityDesk:
         policy: Policy,
         clock: Callable[[], datetime] = utcnow,
         ehr_timeout_s: float = 2.0,
+        alert: AlertSink | None = None,
     ) -> None:
         self._db = db
         self._steps = DeskSteps(cipher=cipher, policy=policy)
@@ -76,6 +83,7 @@ class IdentityDesk:
         self._policy = policy
         self._clock = clock
         self._ehr_timeout_s = ehr_timeout_s
+        self._alert_sink = alert
 
     # -- the steps -----------------------------------------------------------------------------
 
@@ -104,7 +112,8 @@ class IdentityDesk:
         family: str | None = None,
         given: str | None = None,
     ) -> Step:
-        """Who the patient says they are; sends the code when exactly one person fits."""
+        """Who the patient says they are; sends the code when exactly one person fits, and
+        answers the same (`awaiting_code`) when nobody does."""
         now = self._clock()
         conversation, refused = await self._db.run(
             partial(self._steps.open_start, conversation_id, family, now)
@@ -113,13 +122,16 @@ class IdentityDesk:
             return await self._refused(conversation_id, refused, "start")
         candidates = await self._candidates(conversation, birth_date, family, given)
         if not candidates:
-            return await self._not_confirmed(conversation, None, "no_match", now)
+            return await self._code_answer(conversation, None, now, "no_match")
+        if len(candidates) > 1 and conversation.sender_phone is None:
+            # Off the phone channels a choice would confirm to anyone that matches exist.
+            return await self._code_answer(conversation, None, now, "several")
         if len(candidates) > 1:
             ids = [c.id for c in candidates]
             await self._db.run(partial(self._steps.offer_choice, conversation_id, ids, now))
             await self._audit(conversation_id, None, "identity.choose", "success", "several")
             return Step(Outcome.CHOOSE, options=tuple(initials(c) for c in candidates))
-        return await self._send_code(conversation, candidates[0], now)
+        return await self._code_answer(conversation, candidates[0], now)
 
     async def choose(self, conversation_id: str, option: int) -> Step:
         """The patient picked themselves (1-based) from the initials offered."""
@@ -130,16 +142,12 @@ class IdentityDesk:
         if ids is None or not 1 <= option <= len(ids):
             return Step(Outcome.NO_PENDING)
         patient = await self._patient(ids[option - 1])
-        if patient is None:
-            return await self._not_confirmed(conversation, None, "gone", now)
-        return await self._send_code(conversation, patient, now)
+        return await self._code_answer(conversation, patient, now, "gone")
 
     async def confirm(self, conversation_id: str, code: str) -> Step:
         """The code the patient typed: verifies the conversation when it is the right one."""
         now = self._clock()
-        conversation, checked = await self._db.run(
-            partial(self._steps.check_code, conversation_id, code, now)
-        )
+        _, checked = await self._db.run(partial(self._steps.check_code, conversation_id, code, now))
         if checked.outcome is Outcome.LOCKED:
             return await self._refused(conversation_id, Outcome.LOCKED, "verify")
         if checked.outcome in (Outcome.EXPIRED, Outcome.NO_PENDING):
@@ -151,12 +159,15 @@ class IdentityDesk:
             patient_id = checked.patient_id
             await self._audit(conversation_id, patient_id, "identity.verify", "failure", "code")
             await self._mirror("identity.verify", False, patient_id)
+            if checked.alert is not None:
+                await self._raise_alert(checked.alert)
             if checked.locked_now:
                 return self._locked_step()
             return Step(Outcome.WRONG_CODE, attempts_left=checked.attempts_left)
         patient = await self._patient(checked.patient_id or "")
-        if patient is None:
-            return await self._not_confirmed(conversation, None, "gone", now)
+        if patient is None:  # the right code, for a record deleted since: nothing to verify
+            await self._audit(conversation_id, None, "identity.verify", "failure", "gone")
+            return Step(Outcome.NOT_CONFIRMED)
         children = await self._dependants(patient, now)
         dependants = frozenset(c.id for c in children)
         if not await self._db.run(
@@ -206,55 +217,63 @@ class IdentityDesk:
             raise IdentityUnavailable(type(exc).__name__) from exc
         return [p for p in found if self._phone_on_file(p)]
 
-    async def _send_code(
-        self, conversation: ConversationFacts, patient: PatientSummary, now: datetime
-    ) -> Step:
-        on_file = self._phone_on_file(patient)
-        if on_file is None or self._phone is None:
-            return await self._not_confirmed(conversation, patient.id, "no_phone", now)
-        on_file_key = attempts.phone_key(self._cipher, on_file)
-        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-        refused = await self._db.run(
-            partial(self._steps.store_code, conversation, patient.id, on_file_key, code, now)
-        )
-        if refused == "phone_limited":
-            # Said as "could not confirm": "locked" would tell that this person exists.
-            return await self._not_confirmed(
-                conversation, patient.id, "phone_limited", now, count=False
-            )
-        if refused is not None:
-            return await self._refused(conversation.id, Outcome.RATE_LIMITED, "code")
-        minutes = int(self._policy.code_ttl.total_seconds() // 60)
-        sent = await self._phone.send_sms_to_number(
-            conversation_id=conversation.id,
-            phone=on_file,
-            body=(
-                f"{self._policy.clinic_name}: your verification code is {code}. It expires in "
-                f"{minutes} minutes. If you did not ask for it, you can ignore this message."
-            ),
-        )
-        if not sent:
-            await self._db.run(partial(self._steps.drop_challenge, conversation.id))
-            return await self._not_confirmed(conversation, patient.id, "not_sent", now, count=False)
-        await self._audit(conversation.id, patient.id, "identity.code_sent", "success", None)
-        return Step(Outcome.CODE_SENT)
-
-    async def _not_confirmed(
+    async def _code_answer(
         self,
         conversation: ConversationFacts,
-        patient_id: str | None,
-        reason: str,
+        patient: PatientSummary | None,
         now: datetime,
-        *,
-        count: bool = True,
+        no_patient: str = "no_match",
     ) -> Step:
-        """The one answer for "nobody like that" and "wrong birth date" (and no phone on file)."""
-        locked = False
-        if count:
-            locked = await self._db.run(partial(self._steps.count_failure, conversation, now))
-        await self._audit(conversation.id, patient_id, "identity.start", "failure", reason)
+        """The one answer to a start (or a choice): a code goes out when `patient` has a phone
+        on file and codes to it are not paused; the answer and what follows are the same."""
+        on_file = self._phone_on_file(patient) if patient is not None else None
+        if self._phone is None:
+            on_file = None  # nowhere to send from: nobody can be sent a code
+        target = attempts.phone_key(self._cipher, on_file) if on_file else None
+        patient_id = patient.id if patient is not None and target is not None else None
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        request: CodeRequest = await self._db.run(
+            partial(self._steps.store_code, conversation, patient_id, target, code, now)
+        )
+        if request.refused is not None:
+            return await self._refused(conversation.id, Outcome.RATE_LIMITED, "code")
+        if request.alert is not None:
+            await self._raise_alert(request.alert)
+        withheld = request.withheld
+        if withheld == "no_match" and patient is not None:
+            withheld = "no_phone"
+        elif withheld == "no_match":
+            withheld = no_patient
+        if request.send and on_file and self._phone is not None:
+            sent = await self._phone.send_sms_to_number(
+                conversation_id=conversation.id, phone=on_file, body=self._code_text(code)
+            )
+            withheld = None if sent else "not_sent"  # the stored code then reaches nobody
+        if withheld is None:
+            await self._audit(conversation.id, patient_id, "identity.code_sent", "success", None)
+            return Step(Outcome.AWAITING_CODE)
+        audited_patient = patient.id if patient is not None else None
+        await self._audit(conversation.id, audited_patient, "identity.start", "failure", withheld)
         await self._mirror("identity.start", False, None)
-        return self._locked_step() if locked else Step(Outcome.NOT_CONFIRMED)
+        return Step(Outcome.AWAITING_CODE)
+
+    def _code_text(self, code: str) -> str:
+        minutes = int(self._policy.code_ttl.total_seconds() // 60)
+        return (
+            f"{self._policy.clinic_name}: your verification code is {code}. It expires in "
+            f"{minutes} minutes. If you did not ask for it, you can ignore this message."
+        )
+
+    async def _raise_alert(self, alert: TargetAlert) -> None:
+        """Repeated attempts against one patient: audited here and in the EHR, then the care
+        team is told (the sink opens a hand-off); codes to that phone are already paused."""
+        detail = f"attempts={alert.attempts_last_hour};paused_min={alert.codes_paused_minutes}"
+        await self._audit(
+            alert.conversation_id, alert.patient_id, "identity.alert", "denied", detail
+        )
+        await self._mirror("identity.alert", False, alert.patient_id)
+        if self._alert_sink is not None:
+            await self._alert_sink(alert)
 
     async def _refused(self, conversation_id: str, outcome: Outcome, stage: str) -> Step:
         await self._audit(conversation_id, None, f"identity.{stage}", "denied", outcome.value)

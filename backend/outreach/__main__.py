@@ -95,7 +95,7 @@ def _pause(settings: Settings, kind: str, *, paused: bool) -> int:
 
 def _contact(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.effective_database_url)
-    cipher = Cipher(settings.encryption_key)
+    cipher = Cipher.from_settings(settings)
     kinds = [kind.strip() for kind in args.kinds.split(",") if kind.strip()]
     with make_session_factory(engine)() as session:
         conversation_id = args.conversation

@@ -34,7 +34,7 @@ async def serve(settings: Settings) -> None:
     session_factory = make_session_factory(engine)
     # The channel senders' database steps run in these threads (backend/db/work.py).
     db = DbWork(session_factory, threads=settings.db_threads)
-    cipher = Cipher(settings.encryption_key)
+    cipher = Cipher.from_settings(settings)
     ehr = ehr_from_settings(settings)
     rasa = HttpRasaGateway(settings.rasa_instances, settings.rasa_token, settings.rasa_timeout_s)
     telegram = TelegramOutbound(

@@ -3,10 +3,11 @@
 The backend decides everything (/internal/identity/*): who matches, where the code goes, how
 many tries are left. The form only asks, relays and remembers as little as it can: once the
 backend has the name and birth date, their slots hold a placeholder, and a typed code is
-cleared in the same turn it is checked (Rasa's tracker store still keeps the raw messages;
-a code is useless once used or 10 minutes old). On SMS and WhatsApp the backend already knows
+cleared in the same turn it is checked (Rasa's tracker store keeps the raw messages, encrypted
+by bot/tracker_store.py). On SMS and WhatsApp the backend already knows
 the sender's number, so the form asks only for the birth date; elsewhere it asks for the
-name first. See docs/identity.md.
+name first. Whatever matched, the answer is "if those details match our records, we've sent a
+code", and the form asks for the code. See docs/identity.md.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ BAD_BIRTH_DATE = (
     "Sorry, I couldn't read that as a date of birth. Please write it with the year, for "
     "example 14 March 1985 or 03/14/1985."
 )
+# The one answer to the name and birth date, whether they matched anyone or not: anything
+# else would tell a stranger who is a patient (docs/identity.md, "What a stranger learns").
 CODE_SENT = (
-    "Thank you. I've sent a 6-digit code by text message to the mobile number on your record "
-    "at the clinic. It is valid for 10 minutes."
+    "Thank you. If those details match our records, we've sent a 6-digit code by text message "
+    "to the phone on file. It is valid for 10 minutes."
 )
 ASK_CODE = "Please type the 6-digit code here."
 BAD_CODE = "The code is the 6 digits in the text message we just sent, for example 123456."
@@ -247,7 +250,7 @@ class ValidateIdentityForm(_IdentityBackend, FormValidationAction):
     ) -> dict[str, Any]:
         """Say what the backend's answer means; the slots that follow from it."""
         outcome = step["outcome"]
-        if outcome == "code_sent":
+        if outcome == "awaiting_code":
             dispatcher.utter_message(text=CODE_SENT)
             return {OPTIONS: None, CODE: None}
         if outcome == "choose":

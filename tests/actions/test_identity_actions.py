@@ -195,7 +195,7 @@ async def test_name_and_birth_date_go_to_the_backend_and_leave_the_slots(
 ) -> None:
     double, client = backend
     double.identifies_by = "name"
-    double.answers["start"] = {"outcome": "code_sent"}
+    double.answers["start"] = {"outcome": "awaiting_code"}
     dispatcher = CollectingDispatcher()
     tracker = answering(
         {"identity_family_name": "Müller", "identity_given_name": "Zoë"},
@@ -215,6 +215,23 @@ async def test_name_and_birth_date_go_to_the_backend_and_leave_the_slots(
     assert state["identity_family_name"] == state["identity_given_name"] == GIVEN_TO_BACKEND
     assert state["requested_slot"] == "identity_code"
     assert texts(dispatcher) == [CODE_SENT]
+
+
+async def test_the_answer_to_who_i_am_says_nothing_about_a_match(
+    backend: tuple[IdentityBackend, BackendClient],
+) -> None:
+    """The backend answers `awaiting_code` whether anyone matched; the words must not tell
+    either (docs/identity.md, "What a stranger learns")."""
+    double, client = backend
+    double.answers["start"] = {"outcome": "awaiting_code"}
+    dispatcher = CollectingDispatcher()
+    events = await ValidateIdentityForm(client).run(
+        dispatcher, answering({}, {"identity_birth_date": "1 January 1990"}), DOMAIN
+    )
+    [text] = texts(dispatcher)
+    assert "If those details match our records, we've sent" in text
+    assert "phone on file" in text
+    assert slots(events)["requested_slot"] == "identity_code"
 
 
 async def test_a_family_phone_offers_initials_to_choose_from(
@@ -237,7 +254,7 @@ async def test_a_family_phone_offers_initials_to_choose_from(
     assert [b["payload"] for b in message["buttons"]] == ["1", "2"]
     assert "1. A. O." in message["text"]
 
-    double.answers["choose"] = {"outcome": "code_sent"}
+    double.answers["choose"] = {"outcome": "awaiting_code"}
     events = await ValidateIdentityForm(client).run(
         CollectingDispatcher(),
         answering(
@@ -392,9 +409,9 @@ async def test_actions_only_ever_name_the_conversation_never_a_patient(
     double, client = backend
     double.identifies_by = "name"
     double.answers = {
-        "start": {"outcome": "code_sent"},
+        "start": {"outcome": "awaiting_code"},
         "confirm": {"outcome": "verified"},
-        "choose": {"outcome": "code_sent"},
+        "choose": {"outcome": "awaiting_code"},
     }
     form = ValidateIdentityForm(client)
     await form.run(

@@ -40,6 +40,9 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "health_timeout_s": 0.5,
         "session_max_turns": 3,
         "phone_turn_retry_s": 0,
+        # The test clients speak plain http, which never carries a Secure cookie (the
+        # console's default outside development); test_handoff_console_security checks it.
+        "console_cookie_secure": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]

@@ -58,11 +58,12 @@ def test_a_clinician_signs_in_claims_reads_and_hands_back(
     item = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#queue .item")))
     assert "PATIENT REQUEST" in item.text.upper() and "5550001111" not in browser.page_source
     item.click()
-    wait.until(lambda d: "<b>please</b> a nurse" in d.find_element(By.ID, "transcript").text)
-    assert not browser.find_elements(By.CSS_SELECTOR, "#transcript b")  # shown as text, not HTML
-
+    # A waiting conversation is read once claimed (docs/handoff.md, "Who reads what").
+    wait.until(lambda d: "claim this conversation" in d.find_element(By.ID, "transcript").text)
     browser.find_element(By.CSS_SELECTOR, "[data-act=claim]").click()
     wait.until(lambda d: "held by Ann Lee" in d.find_element(By.ID, "detail-meta").text)
+    wait.until(lambda d: "<b>please</b> a nurse" in d.find_element(By.ID, "transcript").text)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#transcript b")  # shown as text, not HTML
 
     # A canned reply fills the box; the clinician edits it and sends it to the patient.
     Select(browser.find_element(By.ID, "canned")).select_by_value("greeting")

@@ -6,15 +6,16 @@ import io
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from backend.core.config import ROOT, Settings
-from backend.db.models import Clinician
+from backend.db.models import Clinician, ClinicianSession
 from backend.handoff.accounts import main
-from backend.handoff.auth import authenticate
+from backend.handoff.auth import authenticate, start_session
 from backend.services import Services
 
 PASSWORD = "a long enough passphrase"
@@ -80,3 +81,34 @@ def test_the_cli_asks_twice_and_stops_when_the_passwords_differ(
     args = ["create", "--email", "b@clinic.example", "--name", "B"]
     with pytest.raises(SystemExit, match="differ"):
         main([*args, "--database-url", settings.effective_database_url])
+
+
+def test_the_cli_gives_roles_resets_a_lost_factor_and_signs_out_everywhere(
+    settings: Settings, services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = ["--database-url", settings.effective_database_url]
+    lead = ["create", "--email", "lead@clinic.example", "--name", "Lee", "--password-stdin"]
+    assert main([*lead, "--role", "triage_lead", *db], stdin=io.StringIO(PASSWORD + "\n")) == 0
+    with pytest.raises(SystemExit):  # argparse refuses an unknown role
+        main([*lead, "--role", "admin", *db], stdin=io.StringIO(PASSWORD + "\n"))
+    email = ["--email", "lead@clinic.example"]
+    assert main(["set-role", *email, "--role", "clinician", *db]) == 0
+    with services.session_factory() as session:
+        clinician = session.scalars(select(Clinician)).one()
+        assert clinician.role == "clinician"
+        clinician.totp_secret_ciphertext = services.cipher.encrypt("JBSWY3DPEHPK3PXP")
+        clinician.totp_last_step = 1
+        session.commit()
+        for _ in range(2):
+            start_session(session=session, clinician=clinician, lifetime=timedelta(hours=1))
+    assert main(["reset-totp", *email, *db]) == 0
+    assert "second factor removed; 2 session(s) ended" in capsys.readouterr().out
+    with services.session_factory() as session:
+        clinician = session.scalars(select(Clinician)).one()
+        assert (clinician.totp_secret_ciphertext, clinician.totp_last_step) == (None, None)
+        start_session(session=session, clinician=clinician, lifetime=timedelta(hours=1))
+    assert main(["sign-out-everywhere", *email, *db]) == 0
+    with services.session_factory() as session:
+        assert session.scalars(select(ClinicianSession)).all() == []
+    assert main(["reset-totp", "--email", "nobody@clinic.example", *db]) == 1
+    assert "no account for nobody@clinic.example" in capsys.readouterr().err

@@ -16,6 +16,9 @@ SERVICE = {"Authorization": "Bearer test-service-token-0123456789"}
 PATIENT = "+15550001111"
 CONSOLE_ROUTES = [
     ("post", "/console/api/logout", None),
+    ("post", "/console/api/logout-everywhere", None),
+    ("post", "/console/api/totp/setup", None),
+    ("post", "/console/api/totp/confirm", {"code": "123456"}),
     ("get", "/console/api/me", None),
     ("get", "/console/api/queue", None),
     ("post", "/console/api/handoffs/1/claim", None),
@@ -77,6 +80,9 @@ def test_login_sets_an_httponly_cookie_and_logout_ends_the_session(
         "id": clinicians["ann"],
         "name": "Ann Lee",
         "email": "ann@clinic.example",
+        "role": "clinician",
+        "totp_enabled": False,
+        "totp_setup_needed": False,
     }
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
@@ -214,6 +220,7 @@ def test_the_transcript_is_the_decrypted_message_log(
     conversation = patient_says(client, services, "I need to talk to a nurse")
     handoff = escalate(client, conversation, "patient_request")
     sign_in(client)
+    assert client.post(f"/console/api/handoffs/{handoff['id']}/claim").status_code == 200
     response = client.get(f"/console/api/handoffs/{handoff['id']}/transcript")
     assert response.status_code == 200
     lines = response.json()["data"]

@@ -91,6 +91,7 @@ def test_private_notes_are_encrypted_and_never_reach_the_patient(
 ) -> None:
     handoff = escalate(signed_in, patient_says(signed_in, services, "hello"), "patient_request")
     url = f"/console/api/handoffs/{handoff['id']}"
+    assert signed_in.post(f"{url}/claim").status_code == 200  # notes are read by the holder
     added = signed_in.post(f"{url}/notes", json={"text": "Sounds anxious; call back at 3"})
     assert added.status_code == 201 and added.json()["author"] == "Ann Lee"
     notes = signed_in.get(f"{url}/notes").json()

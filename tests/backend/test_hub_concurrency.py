@@ -246,6 +246,7 @@ def test_a_web_chat_message_past_the_bound_is_kept_and_answered_after_a_busy_not
     one_turn_at_a_time: str, slow_rasa: SlowRasa
 ) -> None:
     from websockets.asyncio.client import connect
+    from websockets.typing import Origin
 
     async def run() -> tuple[list[dict[str, str]], int]:
         slow_rasa.hold.clear()
@@ -257,7 +258,9 @@ def test_a_web_chat_message_past_the_bound_is_kept_and_answered_after_a_busy_not
                 if any(slow_rasa.active.values()):
                     break
                 await asyncio.sleep(0.005)
-            async with connect(f"ws://{one_turn_at_a_time}/ws/chat") as socket:
+            # The hub's own origin (PUBLIC_BASE_URL's default): the socket checks it.
+            origin = Origin("http://127.0.0.1:8000")
+            async with connect(f"ws://{one_turn_at_a_time}/ws/chat", origin=origin) as socket:
                 await socket.send(json.dumps({"type": "hello"}))
                 await socket.recv()  # session
                 await socket.recv()  # history

@@ -96,7 +96,7 @@ def test_rasas_endpoints_name_the_shared_stores_and_keep_passwords_out(tmp_path:
         "headers": {"Authorization": "Bearer ${ACTIONS_TOKEN}"},
     }
     assert endpoints["tracker_store"] == {
-        "type": "SQL",
+        "type": "bot.tracker_store.EncryptedSQLTrackerStore",  # events encrypted at rest
         "dialect": "postgresql",
         "url": "db.internal",  # Rasa passes `url` to the store as its host
         "port": 6543,

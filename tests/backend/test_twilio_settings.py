@@ -23,6 +23,8 @@ def test_production_needs_an_https_public_url_for_twilio(tmp_path: Path) -> None
         env="production",
         twilio_auth_token="t" * 32,
         public_base_url="https://hub.example.org",
+        address_hash_key="a" * 32,  # production needs its own (docs/security.md)
+        ehr_auth="smart",
     )
     assert built.public_base_url == "https://hub.example.org"
 

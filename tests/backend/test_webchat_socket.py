@@ -1,4 +1,8 @@
-"""The web chat socket: session tokens, history after reconnect, typing, buttons, bad frames."""
+"""The web chat socket: session tokens, history after reconnect, typing, buttons, bad frames.
+
+Token lifetimes, the replayed transcript after a verification and the Origin check have their
+own files (tests/backend/test_webchat_*.py).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +15,27 @@ from starlette.testclient import WebSocketTestSession
 
 from tests.utils.fake_rasa import FakeRasa
 
+# The hub's own origin under the test settings (PUBLIC_BASE_URL's default).
+ORIGIN = "http://127.0.0.1:8000"
+
+
+def hello(ws: WebSocketTestSession, token: str | None) -> tuple[dict[str, Any], list[Any]]:
+    """Send the hello; (the session frame, the replayed history)."""
+    ws.send_json({"type": "hello", "token": token})
+    session = ws.receive_json()
+    history = ws.receive_json()
+    assert session["type"] == "session" and history["type"] == "history"
+    return session, history["messages"]
+
 
 @contextmanager
 def open_chat(
     client: TestClient, token: str | None = None
 ) -> Iterator[tuple[WebSocketTestSession, str, list[Any]]]:
     """A connected chat socket after the hello: (socket, session token, history)."""
-    with client.websocket_connect("/ws/chat") as ws:
-        ws.send_json({"type": "hello", "token": token})
-        session = ws.receive_json()
-        history = ws.receive_json()
-        assert session["type"] == "session" and history["type"] == "history"
-        yield ws, session["token"], history["messages"]
+    with client.websocket_connect("/ws/chat", headers={"Origin": ORIGIN}) as ws:
+        session, history = hello(ws, token)
+        yield ws, session["token"], history
 
 
 def say(ws: WebSocketTestSession, frame: dict[str, Any], replies: int = 1) -> list[Any]:

@@ -46,6 +46,8 @@ def console(stack: StackConfig) -> Iterator[httpx.Client]:
             "e2e@clinic.example",
             "--name",
             "Ann Lee",
+            "--role",
+            "triage_lead",  # reads every queued transcript (find_handoff), not only held ones
             "--password-stdin",
             "--database-url",
             url,

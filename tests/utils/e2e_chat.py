@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import httpx
 import psycopg
 from websockets.sync.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from backend.ehr import FhirHttpEhr
 from backend.ehr.domain import Appointment, PatientSummary
@@ -39,6 +40,11 @@ STACK_SETTINGS = {
     "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
     "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
     "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+    # Every test conversation comes from 127.0.0.1, which the identity limits count as one
+    # source (a stranger's address); the suite verifies far more patients than a stranger may
+    # try in an hour. The per-source limits have their own tests (test_identity_sources.py).
+    "IDENTITY_SOURCE_STARTS_PER_HOUR": "100000",
+    "IDENTITY_SOURCE_MAX_FAILURES": "100000",
 }
 OFFERS = re.compile(r"Which one would you like|nearest free times|but another|but there is")
 _ids = count(1)
@@ -243,7 +249,9 @@ class WebChat:
 
     def __init__(self, stack: StackConfig) -> None:
         self.socket: ClientConnection = connect(
-            f"ws://127.0.0.1:{stack.backend_port}/ws/chat", open_timeout=15
+            f"ws://127.0.0.1:{stack.backend_port}/ws/chat",
+            origin=Origin(stack.backend_url),  # the hub's own page (development's default)
+            open_timeout=15,
         )
         self.socket.send(json.dumps({"type": "hello"}))
         session = self._frame()

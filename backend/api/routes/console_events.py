@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from backend.api.console_auth import AsyncClinician, SessionCookie
+from backend.api.console_auth import AsyncClinician, SessionCookie, idle_limit
 from backend.api.deps import ServicesDep
 from backend.handoff.auth import clinician_for_token
 from backend.services import Services
@@ -26,9 +26,14 @@ HEARTBEAT_S = 15.0
 
 
 async def _still_signed_in(services: Services, token: str | None) -> bool:
+    """The stream's own checks are not the clinician's actions: they never extend the idle
+    limit, so an open tab left alone is signed out like any other."""
     if token is None:
         return False
-    found = await services.db.run(lambda session: clinician_for_token(session=session, token=token))
+    idle = idle_limit(services.settings)
+    found = await services.db.run(
+        lambda session: clinician_for_token(session=session, token=token, idle=idle, touch=False)
+    )
     return found is not None
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
 from backend.api.console_auth import AsyncClinician, CurrentClinician, SessionDep
 from backend.api.deps import ServicesDep
-from backend.db.models import Handoff
-from backend.handoff import notes, service
+from backend.db.models import Clinician, Handoff, as_utc
+from backend.handoff import console_audit, notes, service
+from backend.handoff.console_access import ReadRefused, check_read, verified_patient
+from backend.handoff.console_audit import ConsoleEvent
 from backend.handoff.flow import HandoffFlow, NotDelivered
 from backend.handoff.schemas import (
     CannedRepliesPublic,
@@ -175,25 +178,88 @@ async def reply_to_patient(
     return ReplySentPublic(sent=sent)
 
 
-@router.get("/handoffs/{handoff_id}/transcript")
-def handoff_transcript(
-    handoff_id: int, _clinician: CurrentClinician, session: SessionDep, services: ServicesDep
-) -> TranscriptPublic:
-    """The conversation's message log, decrypted, oldest first."""
+def _may_read(
+    session: Session,
+    services: Services,
+    request: Request,
+    *,
+    clinician: Clinician,
+    handoff_id: int,
+    action: str,
+) -> tuple[Handoff, datetime | None]:
+    """The hand-off and the moment its reading stops (see console_access.check_read), after
+    auditing the read; 403 (audited too) when the clinician may not read it."""
     with _errors():
         handoff = service.get_handoff(session=session, handoff_id=handoff_id)
+    patient_id = verified_patient(
+        session=session, cipher=services.cipher, conversation_id=handoff.conversation_id
+    )
+
+    def event(outcome: str, detail: str | None = None) -> ConsoleEvent:
+        return ConsoleEvent(
+            action,
+            outcome,
+            clinician.id,
+            handoff_id=handoff.id,
+            conversation_id=handoff.conversation_id,
+            patient_id=patient_id,
+            client=request.client.host if request.client else None,
+            detail=detail,
+        )
+
+    try:
+        until = check_read(clinician=clinician, handoff=handoff)
+    except ReadRefused as exc:
+        console_audit.audit_from_thread(
+            session=session, ehr=services.ehr, event=event("denied", exc.why)
+        )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, exc.message) from exc
+    console_audit.audit_from_thread(session=session, ehr=services.ehr, event=event("success"))
+    return handoff, until
+
+
+@router.get("/handoffs/{handoff_id}/transcript")
+def handoff_transcript(
+    handoff_id: int,
+    clinician: CurrentClinician,
+    request: Request,
+    session: SessionDep,
+    services: ServicesDep,
+) -> TranscriptPublic:
+    """The conversation's message log, decrypted, oldest first (403 unless you hold or handled
+    it, or lead triage; a waiting one is read after claiming it). Every read is audited."""
+    handoff, until = _may_read(
+        session,
+        services,
+        request,
+        clinician=clinician,
+        handoff_id=handoff_id,
+        action=console_audit.TRANSCRIPT_READ,
+    )
     lines = transcript(
         session=session, cipher=services.cipher, conversation_id=handoff.conversation_id
     )
-    data = [message_public(line) for line in lines]
+    data = [message_public(line) for line in lines if until is None or as_utc(line.at) <= until]
     return TranscriptPublic(data=data, count=len(data))
 
 
 @router.get("/handoffs/{handoff_id}/notes")
 def handoff_notes(
-    handoff_id: int, _clinician: CurrentClinician, session: SessionDep, services: ServicesDep
+    handoff_id: int,
+    clinician: CurrentClinician,
+    request: Request,
+    session: SessionDep,
+    services: ServicesDep,
 ) -> NotesPublic:
-    """Private notes on the hand-off (never shown to the patient)."""
+    """Private notes on the hand-off (never shown to the patient); read as the transcript is."""
+    _may_read(
+        session,
+        services,
+        request,
+        clinician=clinician,
+        handoff_id=handoff_id,
+        action=console_audit.NOTES_READ,
+    )
     with _errors():
         rows = notes.list_notes(session=session, cipher=services.cipher, handoff_id=handoff_id)
     data = [NotePublic(id=n.id, author=n.author, text=n.text, at=n.at) for n in rows]
@@ -205,10 +271,20 @@ def add_handoff_note(
     handoff_id: int,
     body: NoteIn,
     clinician: CurrentClinician,
+    request: Request,
     session: SessionDep,
     services: ServicesDep,
 ) -> NotePublic:
-    """Add a private note (encrypted at rest, never sent to the patient)."""
+    """Add a private note (encrypted at rest, never sent to the patient); who may read the
+    notes may add one."""
+    _may_read(
+        session,
+        services,
+        request,
+        clinician=clinician,
+        handoff_id=handoff_id,
+        action=console_audit.NOTE_WRITE,
+    )
     with _errors():
         note = notes.add_note(
             session=session,

@@ -1,12 +1,19 @@
 """Identity verification for the action server (service token; the conversation id in the body).
 
-The answers say what happened (code sent, choose, not confirmed, locked, …) and never echo a
-name, a birth date or a number; the action turns them into words. 404: unknown conversation;
-422: malformed input; 503: the EHR could not be asked (nothing was counted against anyone).
+The answers say what happened (awaiting a code, choose, wrong code, locked, …) and never echo
+a name, a birth date or a number, nor whether anyone matched; the action turns them into words.
+404: unknown conversation; 422: malformed input; 503: the EHR could not be asked (nothing was
+counted against anyone).
+
+Repeated attempts against one patient from elsewhere (backend/identity/target_watch.py) reach
+the care team as a hand-off in the console queue, on a conversation of its own per patient
+(channel `care_alert`, never the patient's or the stranger's: handing either over would pause
+it, and would tell the stranger that the patient exists).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from datetime import date
@@ -19,14 +26,21 @@ from sqlalchemy.orm import Session
 
 from backend.api.deps import ServiceCaller, ServicesDep
 from backend.core.errors import UnknownConversation
+from backend.db.models import Handoff
+from backend.ehr.errors import EhrError
+from backend.handoff import service as handoffs
+from backend.handoff.states import Reason
+from backend.hub import transcript
 from backend.identity.access import verified_identity
 from backend.identity.steps import (
+    AlertSink,
     IdentityUnavailable,
     NameRequired,
     Outcome,
     Policy,
     Status,
     Step,
+    TargetAlert,
 )
 from backend.identity.verification import IdentityDesk
 from backend.outreach.contacts import remember_contact
@@ -37,6 +51,8 @@ router = APIRouter(
     prefix="/internal/identity", tags=["internal", "identity"], dependencies=[ServiceCaller]
 )
 
+logger = logging.getLogger(__name__)
+ALERT_CHANNEL = "care_alert"
 ConversationId = Annotated[str, Field(min_length=1, max_length=64)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 T = TypeVar("T")
@@ -105,7 +121,46 @@ def _desk(services: Services) -> IdentityDesk:
         phone=services.phone_outbound,
         policy=Policy.from_settings(services.settings),
         ehr_timeout_s=min(2.0, services.settings.ehr_timeout_s),  # the audit mirror waits no longer
+        alert=_care_team_alert(services),
     )
+
+
+def _care_team_alert(services: Services) -> AlertSink:
+    """The alert as a hand-off (high priority) the console shows, with a Task in the EHR."""
+
+    def open_alert(found: TargetAlert, session: Session) -> tuple[Handoff, bool]:
+        conversation = transcript.get_or_create_conversation(
+            session=session, cipher=services.cipher, channel=ALERT_CHANNEL, address=found.patient_id
+        )
+        return handoffs.open_handoff(
+            session=session,
+            cipher=services.cipher,
+            conversation_id=conversation.id,
+            reason=Reason.IDENTITY_ALERT,
+            summary={
+                "alert": "repeated identity checks against this patient's phone on file",
+                "patient_id": found.patient_id,
+                "attempts_last_hour": found.attempts_last_hour,
+                "codes_paused_minutes": found.codes_paused_minutes,
+                "next": "call the patient on the number on file; resolve when done",
+            },
+        )
+
+    async def alert(found: TargetAlert) -> None:
+        handoff, created = await services.db.run(partial(open_alert, found))
+        if services.handoffs is not None:
+            services.handoffs.opened(handoff, created=created)
+        if created and services.ehr is not None:
+            try:  # best effort: the console already has it
+                await services.ehr.create_escalation_task(
+                    patient_id=found.patient_id,
+                    description="Repeated identity checks against this patient: see console",
+                    priority="asap",
+                )
+            except EhrError as exc:  # the type only: the error may quote the request
+                logger.warning("identity alert: EHR Task not written (%s)", type(exc).__name__)
+
+    return alert
 
 
 @asynccontextmanager

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from backend.api.deps import HubDep
+from backend.api.deps import HubDep, ServicesDep
+from backend.db.models import utcnow
 from backend.hub.admission import Busy
 from backend.hub.rasa_gateway import AssistantUnavailable
+from backend.identity.sources import note_client
 from channels import rest
 from channels.base import InboundMessage, InvalidMessage
 
@@ -36,9 +38,25 @@ class RestReplyPublic(BaseModel):
     response_model_exclude_none=True,
     responses={503: {"description": "busy (with Retry-After) or the assistant is unreachable"}},
 )
-async def rest_webhook(body: RestMessageIn, hub: HubDep) -> list[rest.RestReply]:
+async def rest_webhook(
+    body: RestMessageIn, hub: HubDep, services: ServicesDep, request: Request
+) -> list[rest.RestReply]:
     """Send one patient message; answers with the assistant's replies."""
     inbound = InboundMessage(channel=rest.CHANNEL, address=body.sender, text=body.message)
+    if request.client is not None:
+        # Identity limits count per client too, so a new sender brings no fresh attempts
+        # (backend/identity/sources.py).
+        client = request.client.host
+        await services.db.run(
+            lambda session: note_client(
+                session=session,
+                cipher=services.cipher,
+                channel=rest.CHANNEL,
+                address=body.sender,
+                client=client,
+                now=utcnow(),
+            )
+        )
     try:
         result = await hub.handle(inbound)
     except InvalidMessage as exc:

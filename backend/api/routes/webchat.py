@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from backend.hub import transcript
 from backend.hub.admission import Busy
 from backend.hub.rasa_gateway import AssistantUnavailable
 from backend.services import Services
+from backend.webchat import replay, sessions
+from backend.webchat.origins import allowed_origins
 from channels import webchat
 from channels.base import InboundMessage, InvalidMessage
 
 router = APIRouter(tags=["web chat"])
 STATIC = Path(__file__).resolve().parents[2] / "webchat" / "static"
 MAX_FRAME_BYTES = 16_384
+# An open tab restarts its token's idle clock at most this often (one write, not one per
+# message); its disconnect restarts it too.
+TOUCH_EVERY = timedelta(minutes=1)
+ORIGIN_REFUSED = (
+    "this page may not open the web chat: its Origin is not in WEBCHAT_ALLOWED_ORIGINS "
+    "(open the chat from the clinic's own site)"
+)
+
+
+def clock() -> datetime:
+    """Now, for session lifetimes (one name, so that tests can move it forward)."""
+    return transcript.utcnow()
 
 
 @router.get("/", include_in_schema=False)
@@ -43,12 +58,15 @@ def _unavailable_text(services: Services) -> str:
 
 
 class _ChatSocket:
-    """One browser tab's connection: a session token, then message and choice frames."""
+    """One browser tab's connection: a `hello` answered with a session, then message and
+    choice frames."""
 
     def __init__(self, socket: WebSocket, services: Services) -> None:
         self.socket = socket
         self.services = services
-        self.token = ""
+        self.lifetime = sessions.Lifetime.from_settings(services.settings)
+        self.session: sessions.ChatSession | None = None  # once the hello is answered
+        self.touched_at = clock()
         self.conversation_id: str | None = None  # known once the conversation exists
 
     def attach(self, conversation_id: str) -> None:
@@ -60,6 +78,7 @@ class _ChatSocket:
     def detach(self) -> None:
         if self.conversation_id is not None:
             self.services.live.detach_webchat(self.conversation_id, self.send)
+            self.conversation_id = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.socket.send_text(json.dumps(frame))
@@ -67,40 +86,72 @@ class _ChatSocket:
     async def error(self, kind: str, text: str) -> None:
         await self.send({"type": "error", "kind": kind, "text": text})
 
-    async def start(self, hello: dict[str, Any]) -> None:
-        token = hello.get("token")
-        self.token = (
-            token
-            if isinstance(token, str) and webchat.is_plausible_token(token)
-            else webchat.new_session_token()
-        )
-        await self.send({"type": "session", "token": self.token})
+    async def start(self, presented: str | None) -> sessions.ChatSession:
+        """Answer the hello: the token's session (or a new one), then what the tab may see."""
+        now = clock()
+        self.detach()  # a renewed session is another conversation
+
+        def step(db: Session) -> tuple[sessions.ChatSession, str | None, list[webchat.ChatEntry]]:
+            chat = sessions.open_session(
+                session=db,
+                cipher=self.services.cipher,
+                presented=presented,
+                lifetime=self.lifetime,
+                now=now,
+            )
+            return (chat, *self._history(db, chat.address))
+
         # Off the event loop, in a database step of its own (backend/db/work.py).
-        conversation_id, lines = await self.services.db.run(self._history)
+        chat, conversation_id, history = await self.services.db.run(step)
+        self.session, self.touched_at = chat, now
+        frame = webchat.SessionFrame(type="session", token=chat.token, restarted=chat.restarted)
+        await self.send(dict(frame))
         if conversation_id is not None:
             self.attach(conversation_id)
-        history = [_entry(line) for line in lines]
         await self.send({"type": "history", "messages": history})
+        return chat
 
-    def _history(self, session: Session) -> tuple[str | None, list[transcript.LoggedMessage]]:
-        """(the conversation's id, its transcript); (None, []) for a new tab."""
+    def _history(self, db: Session, address: str) -> tuple[str | None, list[webchat.ChatEntry]]:
+        """(the conversation's id, the transcript it may replay); (None, []) for a new tab."""
         cipher = self.services.cipher
         conversation = transcript.find_conversation(
-            session=session, cipher=cipher, channel=webchat.CHANNEL, address=self.token
+            session=db, cipher=cipher, channel=webchat.CHANNEL, address=address
         )
         if conversation is None:
             return None, []
-        lines = transcript.transcript(
-            session=session, cipher=cipher, conversation_id=conversation.id
+        lines = transcript.transcript(session=db, cipher=cipher, conversation_id=conversation.id)
+        seen = replay.verification(
+            session=db, cipher=cipher, conversation_id=conversation.id, now=transcript.utcnow()
         )
-        return conversation.id, lines
+        return conversation.id, replay.replayed(lines, seen)
+
+    async def current_session(self) -> sessions.ChatSession:
+        """The tab's live session: past its absolute lifetime the tab is moved to a new one
+        (and told) before its message is taken; otherwise its idle clock is kept running."""
+        assert self.session is not None
+        now = clock()
+        if self.session.outlived(self.lifetime, now):
+            return await self.start(self.session.token)  # expired: a fresh session
+        if now - self.touched_at > TOUCH_EVERY:
+            await self.touch(now)
+        return self.session
+
+    async def touch(self, now: datetime) -> None:
+        if self.session is not None:
+            hashed = self.session.token_hash
+            await self.services.db.run(
+                lambda db: sessions.touch(session=db, token_hash=hashed, now=now)
+            )
+            self.touched_at = now
 
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "message" and isinstance(frame.get("text"), str):
-            inbound = InboundMessage(webchat.CHANNEL, self.token, frame["text"])
+            address = (await self.current_session()).address
+            inbound = InboundMessage(webchat.CHANNEL, address, frame["text"])
         elif kind == "choice" and isinstance(frame.get("index"), int):
-            inbound = InboundMessage(webchat.CHANNEL, self.token, "", choice_index=frame["index"])
+            address = (await self.current_session()).address
+            inbound = InboundMessage(webchat.CHANNEL, address, "", choice_index=frame["index"])
         else:
             await self.error("invalid", "unknown frame: send {type: message, text} or choice")
             return
@@ -125,13 +176,6 @@ class _ChatSocket:
             await self.send({"type": "bot", **entry})
 
 
-def _entry(line: transcript.LoggedMessage) -> webchat.ChatEntry:
-    entry = webchat.ChatEntry(author=line.author, text=line.text, at=line.at.isoformat())  # type: ignore[typeddict-item]
-    if line.buttons:
-        entry["buttons"] = [webchat.ButtonFrame(title=b["title"]) for b in line.buttons]
-    return entry
-
-
 def _parse_frame(raw: str) -> dict[str, Any] | None:
     if len(raw.encode()) > MAX_FRAME_BYTES:
         return None
@@ -142,23 +186,37 @@ def _parse_frame(raw: str) -> dict[str, Any] | None:
     return frame if isinstance(frame, dict) else None
 
 
+async def _refuse_origin(socket: WebSocket) -> None:
+    """403 with a reason when the server can answer the handshake with a response (uvicorn
+    can), else a policy-violation close, which servers turn into a bare 403."""
+    if "websocket.http.response" in socket.scope.get("extensions", {}):
+        body = {"detail": ORIGIN_REFUSED}
+        await socket.send_denial_response(JSONResponse(body, status.HTTP_403_FORBIDDEN))
+    else:
+        await socket.close(code=status.WS_1008_POLICY_VIOLATION, reason=ORIGIN_REFUSED)
+
+
 @router.websocket("/ws/chat")
 async def chat_socket(socket: WebSocket) -> None:
     services: Services = socket.app.state.services
+    if not webchat.is_allowed_origin(
+        socket.headers.get("origin"), allowed_origins(services.settings)
+    ):
+        await _refuse_origin(socket)
+        return
     await socket.accept()
     chat = _ChatSocket(socket, services)
     try:
-        started = False
         while True:
             frame = _parse_frame(await socket.receive_text())
             if frame is None:
                 await chat.error("invalid", "frames must be JSON objects under 16 KB")
-            elif not started:
-                await chat.start(frame)
-                started = True
+            elif chat.session is None:
+                await chat.start(webchat.presented_token(frame))
             else:
                 await chat.handle(frame)
     except WebSocketDisconnect:
         return
     finally:
         chat.detach()
+        await chat.touch(clock())  # a tab gone away starts the idle clock

@@ -1,5 +1,6 @@
-// Web chat widget: one WebSocket to the hub. The session token lives in sessionStorage,
-// so a reload in the same tab reconnects to the same conversation and shows its history.
+// Web chat widget: one WebSocket to the hub. The server issues the session token (answering
+// our "hello"); it lives in sessionStorage, so a reload in the same tab reconnects to the same
+// conversation and shows its history, until the server says the token has expired.
 (function () {
   "use strict";
   const TOKEN_KEY = "clinic-chat-token";
@@ -12,6 +13,10 @@
   let socket = null;
   let retryDelay = 1000;
   let ready = false;
+  let restarted = false; // the server started a new conversation for this tab
+  let unanswered = null; // what the patient sent that has had no answer yet
+  const RESTARTED_TEXT =
+    "Your earlier chat has ended, so this is a new conversation. Please say again what you need.";
 
   function showStatus(text, isError) {
     statusBox.textContent = text;
@@ -59,6 +64,7 @@
     if (send({ type: "choice", index: index })) {
       disableOldButtons();
       addMessage("patient", title);
+      unanswered = title;
     }
   }
 
@@ -66,16 +72,21 @@
     switch (frame.type) {
       case "session":
         sessionStorage.setItem(TOKEN_KEY, frame.token);
+        restarted = Boolean(frame.restarted);
         break;
-      case "history":
+      case "history": {
+        const midChat = ready; // the token expired while this page was open
         log.innerHTML = "";
         frame.messages.forEach((m) => addMessage(m.author, m.text, m.buttons));
         disableOldButtons();
         const last = log.lastElementChild;
         if (last) last.querySelectorAll("button").forEach((b) => { b.disabled = false; });
+        // The message being answered belongs to the new conversation: keep it on screen.
+        if (midChat && unanswered) addMessage("patient", unanswered);
         ready = true;
-        showStatus("");
+        showStatus(restarted ? RESTARTED_TEXT : "", false);
         break;
+      }
       case "typing":
         setTyping(true);
         break;
@@ -83,12 +94,14 @@
         showStatus(frame.text, false);
         break;
       case "bot":
+        unanswered = null;
         setTyping(false);
         showStatus("");
         disableOldButtons();
         addMessage(frame.author || "bot", frame.text, frame.buttons);
         break;
       case "error":
+        unanswered = null;
         setTyping(false);
         showStatus(frame.text, true);
         break;
@@ -121,6 +134,7 @@
     if (send({ type: "message", text: text })) {
       disableOldButtons();
       addMessage("patient", text);
+      unanswered = text;
       input.value = "";
       showStatus("");
     }

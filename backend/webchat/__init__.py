@@ -1,0 +1,1 @@
+"""The web chat's server side: session tokens, allowed origins, the replayed transcript."""
