@@ -38,6 +38,11 @@ SKIP_AFTER = {"-", "'s", "’s", "'", '"'}
 OBJECT_WINDOW = 4
 SWALLOW_WINDOW = 6
 NEAR_MISS_WINDOW = 3
+# Words after which a harmless drink names the container or the mix, not what was swallowed:
+# "drank antifreeze from a water bottle", "bleach mixed with water", "thinking it was water".
+SWALLOW_STOPS = frozenset(
+    {"from", "out", "in", "into", "with", "mixed", "thinking", "instead", "by"}
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class Frames:
             return DROP
         if set(before[-OBJECT_WINDOW:]) & self.objects:
             return DROP
-        if set(after[:SWALLOW_WINDOW]) & self.harmless_swallows:
+        if set(_before_any(after[:SWALLOW_WINDOW], SWALLOW_STOPS)) & self.harmless_swallows:
             return DROP
         if self._is_information_question(sentence, span):
             return HYPOTHETICAL
@@ -128,3 +133,11 @@ def load_frames(path: Path, vocab: Vocabulary) -> Frames:
         question_openers=tuple(lower["question_openers"]),
         now=tuple(lower["now"]),
     )
+
+
+def _before_any(words: list[str], stops: frozenset[str]) -> list[str]:
+    """The words up to (not including) the first stop word."""
+    for index, word in enumerate(words):
+        if word in stops:
+            return words[:index]
+    return words

@@ -68,7 +68,7 @@ _TEMP_WORD = re.compile(
     r"read|says|said|shows|showed|showing|around|about|up to|hit|reached|went up to|over|to|"
     r"'s|has|had|been|now|still|currently|keeps|kept|going|gone|went|came|come|back|up|"
     r"spiked|spiking|jumped|climbed|rose|risen|peaked|peaking|hitting|measured|registering|"
-    r"almost|nearly|\s)*"
+    r"almost|nearly|just|only|right|since|this morning|tonight|today|\s)*"
     r"\s*(\d{2,3}(?:[.,]\d{1,2})?)"
     r"(?!\s*(?:/|%|days?|hours?|hrs?|weeks?))",
     re.I,

@@ -67,7 +67,19 @@ _BLOOD_PRESSURE = re.compile(
     + r"(\d{2,3})\s*(?:/|\bover\b)\s*(\d{2,3})\b",  # "230 over 125" as well as "230/125"
     re.I,
 )
+# "BP at the pharmacy just now was 165/112", "BP on my right arm 185/100": a few words between
+# the name and the reading (no digits or sentence stops, so another number cannot slip in).
+_BLOOD_PRESSURE_LATER = re.compile(
+    r"\b(?:bp|blood\s*pressure)\b[^\d.,;!?]{1,40}?(\d{2,3})\s*(?:/|\bover\b)\s*(\d{2,3})\b",
+    re.I,
+)
 _MMHG = re.compile(r"(?<![\d/])(\d{2,3})\s*/\s*(\d{2,3})\s*(?:mm\s*hg|mmhg)\b", re.I)
+# "home monitor says 190/120", "the cuff read 85/50": a reading named by the device
+_MONITOR_BP = re.compile(
+    r"\b(?:monitor|machine|cuff)\s+(?:says|said|reads|read|reading|shows|showed|showing|is|was|"
+    r"gave|gives)\s*:?\s*(\d{2,3})\s*(?:/|\bover\b)\s*(\d{2,3})\b",
+    re.I,
+)
 _SATS = re.compile(
     r"\b(?:sats?|saturations?|saturating|spo2|sp02|o2\s*sats?|o2\s*saturation|o2|oxygen(?:\s*(?:sats?|"
     r"saturations?|levels?|level|reading))?|(?:pulse\s*)?ox(?:imeter|ymeter|i)(?:\s*(?:reading|says))?|"
@@ -135,7 +147,7 @@ def systolic_bp(text: str) -> float | None:
     """The lowest plausible systolic blood pressure (mmHg) reported in the text."""
     values = [
         float(m.group(1))
-        for p in (_BLOOD_PRESSURE, _MMHG)
+        for p in (_BLOOD_PRESSURE, _BLOOD_PRESSURE_LATER, _MMHG, _MONITOR_BP)
         for m in p.finditer(text)
         if float(m.group(1)) > float(m.group(2))
     ]
@@ -148,7 +160,7 @@ def diastolic_bp(text: str) -> float | None:
     systolic), so that both facts describe one reading ("120/80 today after 190/120")."""
     pairs = [
         (float(m.group(1)), float(m.group(2)))
-        for p in (_BLOOD_PRESSURE, _MMHG)
+        for p in (_BLOOD_PRESSURE, _BLOOD_PRESSURE_LATER, _MMHG, _MONITOR_BP)
         for m in p.finditer(text)
         if float(m.group(1)) > float(m.group(2))
     ]
@@ -196,7 +208,11 @@ def spo2(text: str) -> float | None:
 
 def blood_pressure_spans(text: str) -> list[tuple[int, int]]:
     """Where blood pressures are written, so that "88/52" is not read as 88 weeks."""
-    return [m.span() for p in (_BLOOD_PRESSURE, _MMHG) for m in p.finditer(text)]
+    return [
+        m.span()
+        for p in (_BLOOD_PRESSURE, _BLOOD_PRESSURE_LATER, _MMHG, _MONITOR_BP)
+        for m in p.finditer(text)
+    ]
 
 
 READERS = {
