@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.api.body_limit import BodyLimit
 from backend.api.main import ROUTERS
+from backend.api.openapi_errors import document_reason_details
 from backend.api.routes import dev_outbox
 from backend.api.routes.webchat import STATIC
 from backend.core.config import Settings, get_settings
@@ -67,4 +68,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if settings.env == "development":
         app.include_router(dev_outbox.router)  # /dev/outbox: development only
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    document_reason_details(app)
     return app

@@ -92,13 +92,19 @@ def main() -> None:
     parser.add_argument(
         "--rasa-token", default=os.environ.get("RASA_TOKEN", "dev-rasa-token"), help="hub's secret"
     )
+    parser.add_argument(
+        "--rest-key",
+        default=os.environ.get("REST_KEY", ""),
+        help="API key of a REST_CLIENTS client (python -m scripts.rest_client bench)",
+    )
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--long", type=int, default=500)
     args = parser.parse_args()
     hub = f"{args.backend}/channels/rest/webhook"
     rasa = f"{args.rasa}{RASA_MESSAGE_PATH}"
     rasa_auth = {"Authorization": f"Bearer {args.rasa_token}"}
-    with httpx.Client(timeout=60) as client:
+    # The hub's REST channel: this client's key on every request (rasa_auth overrides it).
+    with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {args.rest_key}"}) as client:
         # warm both paths up before measuring
         timed_post(client, hub, f"bench-warm-{uuid.uuid4().hex}", "hello")
         timed_post(client, rasa, f"bench-warm-{uuid.uuid4().hex}", "hello", rasa_auth)

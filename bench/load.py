@@ -4,6 +4,7 @@ Against a running stack (`make run`, or any stack whose URLs you pass; loopback 
 
     .venv/bin/python bench/load.py [--levels 1,8,32,128,256] [--messages 8] [--rounds 1]
         [--backend URL] [--rasa URL] [--ehr URL] [--service-token T] [--rasa-token T]
+        [--rest-key K]
         [--timeout 60] [--max-retries 20] [--level-seconds 600] [--settle 2] [--targets hub,rasa]
         [--verify-uses 2] [--profile NAME] [--json FILE]
 
@@ -12,7 +13,8 @@ another, each once the previous one is answered: small talk, symptom triage, and
 verify who they are (last name, first name, birth date, then the code the hub texts them, read
 from `GET /dev/outbox.json` with --service-token, so ENV=development) and then search slots
 ("can I book an appointment" ... "never mind": nothing is booked) or list medications and
-results. The hub gets `POST {backend}/channels/rest/webhook`, bare Rasa `POST
+results. The hub gets `POST {backend}/channels/rest/webhook` as REST client --rest-key (by
+default REST_KEY from the environment), bare Rasa `POST
 {rasa}/webhooks/hub/webhook` with --rasa-token (the hub's secret), with the same texts (Rasa gets
 a dummy code); one after the
 other at each level, the order alternating. Verified patients come from the seeded EHR, each
@@ -78,6 +80,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("RASA_TOKEN", "dev-rasa-token"),
         help="the hub's secret, without which bare Rasa answers nothing",
     )
+    parser.add_argument(
+        "--rest-key",
+        default=os.environ.get("REST_KEY", ""),
+        help="API key of a REST_CLIENTS client (python -m scripts.rest_client bench)",
+    )
     parser.add_argument("--levels", default="1,8,32,128,256", help="comma-separated")
     parser.add_argument("--messages", type=int, default=8, help="per conversation")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each level and target")
@@ -113,7 +120,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def targets(args: argparse.Namespace) -> list[Target]:
     known = {
-        "hub": Target("hub", f"{args.backend}/channels/rest/webhook", verifies=True),
+        "hub": Target(
+            "hub",
+            f"{args.backend}/channels/rest/webhook",
+            verifies=True,
+            headers={"Authorization": f"Bearer {args.rest_key}"},
+        ),
         "rasa": Target(
             "rasa",
             f"{args.rasa}/webhooks/hub/webhook",  # Rasa's hub channel (bot/channels/)

@@ -154,7 +154,11 @@ def write_ehr_settings(config: StackConfig) -> Path:
 
 def process_specs(config: StackConfig) -> list[ProcessSpec]:
     """The processes, in the order their logs are most useful to read (the EHR first)."""
-    ehr = [str(VENV_EHR / "sekmet"), "serve", "--config", str(write_ehr_settings(config))]
+    # sekmet's app under uvicorn without its access log: `sekmet serve` logs every request
+    # line, and the hub's patient searches carry phones, names and birth dates in the URL.
+    ehr = [str(VENV_EHR / "python"), "-m", "uvicorn", "sekmet.main:app_factory", "--factory"]
+    ehr += ["--no-access-log"]
+    ehr_env = {"SEKMET_CONFIG": str(write_ehr_settings(config))}
     # rasa_sdk's app behind ACTIONS_TOKEN, with its body capped (`rasa run actions` would
     # listen on every interface and answer anyone; docs/security.md).
     actions = [str(VENV_RASA / "python"), "-m", "bot.action_server"]
@@ -165,7 +169,9 @@ def process_specs(config: StackConfig) -> list[ProcessSpec]:
     else:
         rasa = [rasa_spec(config, "rasa", config.rasa_port, ROOT / "endpoints.yml")]
     return [
-        ProcessSpec("ehr", [*ehr, *_listen(config.ehr_port)], f"{config.ehr_base_url}/metadata"),
+        ProcessSpec(
+            "ehr", [*ehr, *_listen(config.ehr_port)], f"{config.ehr_base_url}/metadata", env=ehr_env
+        ),
         ProcessSpec(
             "actions", [*actions, *_listen(config.actions_port)], f"{config.actions_url}/health"
         ),

@@ -6,9 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
+from limits import parse as parse_limit
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.rest import REST_CLIENT_ID, SHA256_HEX
 from channels.twilio.sids import ACCOUNT_SID
 from channels.webchat import normalize_origin
 
@@ -96,6 +98,16 @@ class Settings(BaseSettings):
     # tried this many times, waiting this many seconds more each time, then the patient is told.
     phone_turn_tries: int = Field(default=4, ge=1)
     phone_turn_retry_s: float = Field(default=5.0, ge=0)
+    # Rate limits on patient messages (backend/hub/rate_limits.py), in the `limits` library's
+    # notation ("30/minute", "5 per 10 seconds"): per conversation address on every channel,
+    # and per client (a REST client, the address a web chat writes from). Over them REST gets
+    # 429, web chat a "slow down" frame, a phone message is kept but not sent to Rasa.
+    rate_limit_per_address: str = "30/minute"
+    rate_limit_per_client: str = "300/minute"
+    # The REST channel is off (404) unless clients are listed: client id -> SHA-256 (hex) of
+    # its API key, as JSON, e.g. {"bench": "9f86d0..."}; `python -m scripts.rest_client NAME`
+    # makes a key and its entry. Clients send `Authorization: Bearer <key>`.
+    rest_clients: dict[str, str] = Field(default_factory=dict)
     # Worker threads for blocking database work (the event loop never waits on the database).
     db_threads: int = Field(default=8, ge=1)
     # A session longer than this many patient messages is closed at the next idle point,
@@ -272,6 +284,24 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PUBLIC_BASE_URL must be the https URL Twilio calls (webhook signatures cover it)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_rate_limits_and_rest_clients(self) -> Settings:
+        for name in ("rate_limit_per_address", "rate_limit_per_client"):
+            try:
+                parse_limit(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{name.upper()} must read like '30/minute' or '5 per 10 seconds': {exc}"
+                ) from exc
+        for client, key_hash in self.rest_clients.items():
+            if not REST_CLIENT_ID.fullmatch(client) or not SHA256_HEX.fullmatch(key_hash):
+                raise ValueError(
+                    f"REST_CLIENTS entry {client!r}: ids are 1-32 of a-z, 0-9, _ and -, and each "
+                    "value is the SHA-256 hex digest (64 characters) of the client's API key "
+                    "(make both with: python -m scripts.rest_client NAME)"
+                )
         return self
 
     @model_validator(mode="after")

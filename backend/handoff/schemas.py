@@ -8,14 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from backend.core.crypto import Cipher
-from backend.db.models import Clinician, Conversation, Handoff
+from backend.db.models import Clinician, Conversation, Handoff, as_utc
 from backend.handoff.service import decrypt_summary, queue_position, waited_seconds
 from backend.handoff.states import Priority, Reason, State
 from backend.hub.transcript import LoggedMessage
+
+# Times go out with their zone: SQLite gives stored times back naive, which a browser would
+# read as its own local time (and the document promises RFC 3339 date-times).
+UtcTime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class LoginIn(BaseModel):
@@ -56,7 +60,7 @@ class HandoffPublic(BaseModel):
     priority: Priority
     summary: dict[str, Any] | None
     channel: str
-    waiting_since: datetime
+    waiting_since: UtcTime
     waited_seconds: int
     claimed_by: ClinicianRef | None
     outcome: str | None
@@ -69,7 +73,7 @@ class HandoffsPublic(BaseModel):
 
 
 class TransferIn(BaseModel):
-    to_clinician_id: int
+    to_clinician_id: int = Field(ge=1, le=2**63 - 1)  # past SQLite's integers: a 500
 
 
 class ResolveIn(BaseModel):
@@ -88,7 +92,7 @@ class MessagePublic(BaseModel):
     direction: str
     text: str
     buttons: list[ButtonPublic]
-    at: datetime
+    at: UtcTime
 
 
 class TranscriptPublic(BaseModel):
@@ -140,7 +144,7 @@ class NotePublic(BaseModel):
     id: int
     author: str
     text: str
-    at: datetime
+    at: UtcTime
 
 
 class NotesPublic(BaseModel):

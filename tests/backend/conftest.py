@@ -22,6 +22,8 @@ from backend.main import create_app
 from backend.services import Services, build_services
 from scripts.stack import free_port
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.rest_client import HEADERS as REST_HEADERS
+from tests.utils.rest_client import rest_clients
 from tests.utils.twilio_channel import twilio_overrides
 from tests.utils.twilio_double import TwilioDouble
 
@@ -43,6 +45,11 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         # The test clients speak plain http, which never carries a Secure cookie (the
         # console's default outside development); test_handoff_console_security checks it.
         "console_cookie_secure": False,
+        # The REST channel on, for the tests' client (its key in tests/utils/rest_client.py);
+        # rate limits out of the way of tests that are not about them (test_rate_limits.py).
+        "rest_clients": rest_clients(),
+        "rate_limit_per_address": "1000/minute",
+        "rate_limit_per_client": "10000/minute",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type, call-arg]
@@ -79,7 +86,7 @@ def services(settings: Settings, fake_rasa: FakeRasa) -> Services:
 
 @pytest.fixture
 def client(settings: Settings, services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, services)) as test_client:
+    with TestClient(create_app(settings, services), headers=REST_HEADERS) as test_client:
         yield test_client
 
 

@@ -22,6 +22,8 @@ from backend.main import create_app
 from backend.services import Services, build_services
 from channels.base import InboundMessage
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.rest_client import HEADERS as REST_HEADERS
+from tests.utils.rest_client import address as rest_address
 
 MATEO = "pat-002"  # adult, phone shared with his children Valentina (pat-037) and Diego (pat-038)
 VALENTINA = "pat-037"
@@ -69,12 +71,15 @@ class World:
         """A REST conversation opened through the webhook by a client at `client`, as a
         script on the network would (the hub notes the client: backend/identity/sources.py)."""
         # Not entered as a context: the app is already started by `self.client`.
-        other = TestClient(self.client.app, client=(client, 50000))
+        other = TestClient(self.client.app, client=(client, 50000), headers=REST_HEADERS)
         response = other.post("/channels/rest/webhook", json={"sender": sender, "message": "hi"})
         assert response.status_code == 200, response.text
         with self.services.session_factory() as session:
             found = transcript.get_or_create_conversation(
-                session=session, cipher=self.services.cipher, channel="rest", address=sender
+                session=session,
+                cipher=self.services.cipher,
+                channel="rest",
+                address=rest_address(sender),
             )
             return found.id
 

@@ -19,6 +19,7 @@ from backend.db.models import Conversation
 from backend.services import Services
 from tests.utils.browser import headless_chromium
 from tests.utils.handoffs import PASSWORD, make_clinician
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 pytestmark = pytest.mark.browser
 SERVICE = {"Authorization": "Bearer test-service-token-0123456789"}
@@ -36,7 +37,7 @@ def test_a_clinician_signs_in_claims_reads_and_hands_back(
 ) -> None:
     with services.session_factory() as session:
         make_clinician(session)
-    with httpx.Client(base_url=backend_url, timeout=10) as api:
+    with httpx.Client(base_url=backend_url, timeout=10, headers=REST_HEADERS) as api:
         api.post(
             "/channels/rest/webhook",
             json={"sender": "+15550001111", "message": "<b>please</b> a nurse"},
@@ -78,7 +79,7 @@ def test_a_clinician_signs_in_claims_reads_and_hands_back(
 
     # The patient (REST) gets the reply with the answer to their next message, and that
     # message appears in the console live, without a reload.
-    with httpx.Client(base_url=backend_url, timeout=10) as api:
+    with httpx.Client(base_url=backend_url, timeout=10, headers=REST_HEADERS) as api:
         answer = api.post(
             "/channels/rest/webhook", json={"sender": "+15550001111", "message": "my knee hurts"}
         ).json()

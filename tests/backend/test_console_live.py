@@ -12,6 +12,7 @@ from sqlalchemy import select
 from backend.db.models import Conversation
 from backend.services import Services
 from tests.utils.handoffs import PASSWORD, make_clinician
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 SERVICE = {"Authorization": "Bearer test-service-token-0123456789"}
 
@@ -34,7 +35,7 @@ def test_a_patient_message_during_a_handoff_reaches_the_console_stream(
 ) -> None:
     with services.session_factory() as session:
         make_clinician(session)
-    with httpx.Client(base_url=backend_url, timeout=10) as patient:
+    with httpx.Client(base_url=backend_url, timeout=10, headers=REST_HEADERS) as patient:
         patient.post("/channels/rest/webhook", json={"sender": "p-live", "message": "hello"})
         cid = only_conversation(services)
         opened = patient.post(

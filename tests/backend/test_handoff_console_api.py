@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from backend.db.models import Clinician, ClinicianSession, Conversation, utcnow
 from backend.services import Services
 from tests.utils.handoffs import PASSWORD, make_clinician
+from tests.utils.rest_client import HEADERS
 
 SERVICE = {"Authorization": "Bearer test-service-token-0123456789"}
 PATIENT = "+15550001111"
@@ -37,7 +38,7 @@ CONSOLE_ROUTES = [
 def patient_says(client: TestClient, services: Services, text: str, sender: str = PATIENT) -> str:
     """A patient message through the REST channel; returns the conversation id."""
     assert client.post(
-        "/channels/rest/webhook", json={"sender": sender, "message": text}
+        "/channels/rest/webhook", json={"sender": sender, "message": text}, headers=HEADERS
     ).is_success
     with services.session_factory() as session:
         return session.scalars(select(Conversation.id).order_by(Conversation.created_at)).all()[-1]

@@ -20,6 +20,7 @@ from backend.services import Services, build_services
 from channels.base import Reply
 from tests.backend.conftest import chest_pain_screen, make_settings
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 WEBHOOK = "/channels/rest/webhook"
 
@@ -105,7 +106,7 @@ def test_many_conversations_with_actions_calling_back_are_all_answered_in_order(
     live: str, slow_rasa: SlowRasa, services: Services
 ) -> None:
     async def run() -> list[list[str]]:
-        async with httpx.AsyncClient(base_url=live, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=live, timeout=60, headers=REST_HEADERS) as client:
             return await asyncio.gather(
                 *(_conversation(client, f"patient-{n}", 3) for n in range(48))
             )
@@ -131,7 +132,7 @@ def test_messages_of_one_conversation_sent_at_once_are_answered_one_at_a_time(
     live: str, slow_rasa: SlowRasa
 ) -> None:
     async def run() -> list[httpx.Response]:
-        async with httpx.AsyncClient(base_url=live, timeout=60) as client:
+        async with httpx.AsyncClient(base_url=live, timeout=60, headers=REST_HEADERS) as client:
             sends = [
                 client.post(WEBHOOK, json={"sender": sender, "message": f"{sender}-{n}"})
                 for n in range(4)
@@ -159,7 +160,7 @@ def test_past_the_bound_rest_answers_503_with_retry_after_and_stores_nothing(
 
     async def run() -> tuple[httpx.Response, httpx.Response]:
         transport = httpx.ASGITransport(app=create_app(settings, services))
-        client = httpx.AsyncClient(transport=transport, base_url="http://hub")
+        client = httpx.AsyncClient(transport=transport, base_url="http://hub", headers=REST_HEADERS)
         async with client, _lifespan(transport):  # the lifespan sets the app's state
             slow_rasa.hold.clear()
             first = asyncio.create_task(
@@ -250,7 +251,9 @@ def test_a_web_chat_message_past_the_bound_is_kept_and_answered_after_a_busy_not
 
     async def run() -> tuple[list[dict[str, str]], int]:
         slow_rasa.hold.clear()
-        async with httpx.AsyncClient(base_url=f"http://{one_turn_at_a_time}", timeout=30) as rest:
+        async with httpx.AsyncClient(
+            base_url=f"http://{one_turn_at_a_time}", timeout=30, headers=REST_HEADERS
+        ) as rest:
             first = asyncio.create_task(
                 rest.post(WEBHOOK, json={"sender": "rest-patient", "message": "first"})
             )

@@ -15,6 +15,7 @@ from backend.main import create_app
 from backend.services import build_services
 from tests.backend.conftest import chest_pain_screen, make_settings
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 pytestmark = pytest.mark.postgres
 
@@ -39,7 +40,7 @@ def test_migrations_create_the_schema_and_run_twice(pg_settings: Settings) -> No
 def test_a_conversation_is_stored_encrypted_in_postgres(pg_settings: Settings) -> None:
     rasa = FakeRasa()
     services = build_services(pg_settings, rasa=rasa, safety_screen=chest_pain_screen)
-    with TestClient(create_app(pg_settings, services)) as client:
+    with TestClient(create_app(pg_settings, services), headers=REST_HEADERS) as client:
         for message in ["hello", "my rash is itchy"]:
             response = client.post(
                 "/channels/rest/webhook", json={"sender": "+15550001111", "message": message}

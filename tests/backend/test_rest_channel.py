@@ -14,6 +14,7 @@ from backend.hub import transcript
 from backend.main import create_app
 from backend.services import Services
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 from tests.utils.twilio_channel import stored_messages
 
 WEBHOOK = "/channels/rest/webhook"
@@ -292,7 +293,7 @@ def test_an_unexpected_failure_is_a_plain_500_and_the_app_keeps_answering(
         raise RuntimeError("a bug")
 
     app = create_app(settings, services)
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, headers=REST_HEADERS) as client:
         monkeypatch.setattr(services.hub, "handle", broken)
         response = client.post(WEBHOOK, json={"sender": "web-1", "message": "hello"})
         assert response.status_code == 500

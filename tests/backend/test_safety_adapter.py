@@ -15,6 +15,7 @@ from backend.services import build_services
 from symptom_rules import Engine, EngineConfig
 from tests.backend.conftest import make_settings
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_advice_follows_the_assistants_answer_and_the_dialogue_goes_on(
     upgrade(settings.effective_database_url)
     rasa = FakeRasa()
     services = build_services(settings, rasa=rasa, safety_screen=uk_screen)
-    with TestClient(create_app(settings, services)) as client:
+    with TestClient(create_app(settings, services), headers=REST_HEADERS) as client:
         asked = "how many paracetamol would be an overdose?"
         response = client.post("/channels/rest/webhook", json={"sender": "a", "message": asked})
     replies = [reply["text"] for reply in response.json()]

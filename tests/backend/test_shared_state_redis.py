@@ -47,6 +47,7 @@ from tests.backend.test_webchat_socket import open_chat, say
 from tests.utils.fake_rasa import FakeRasa
 from tests.utils.handoffs import PASSWORD, make_clinician
 from tests.utils.records import PATIENT, clinic_records
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SECRET = "test-encryption-key-0123456789"
@@ -362,7 +363,7 @@ def test_a_patient_message_on_one_worker_reaches_the_console_stream_on_another(
     with (
         serve(redis_settings, a) as console_url,
         serve(redis_settings, b) as patient_url,
-        httpx.Client(base_url=patient_url, timeout=10) as patient,
+        httpx.Client(base_url=patient_url, timeout=10, headers=REST_HEADERS) as patient,
         httpx.Client(base_url=console_url, timeout=10) as console,
     ):
         hello = {"sender": "p-shared", "message": "hello"}

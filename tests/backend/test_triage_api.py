@@ -18,6 +18,7 @@ from backend.triage.service import build_engine
 from symptom_rules import Engine
 from tests.backend.conftest import chest_pain_screen
 from tests.utils.fake_rasa import FakeRasa
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 AUTH = {"Authorization": "Bearer test-service-token-0123456789"}
 
@@ -36,7 +37,7 @@ def triage_services(settings: Settings, engine: Engine) -> Services:
 
 @pytest.fixture
 def triage_client(settings: Settings, triage_services: Services) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, triage_services)) as client:
+    with TestClient(create_app(settings, triage_services), headers=REST_HEADERS) as client:
         yield client
 
 

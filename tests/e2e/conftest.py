@@ -15,6 +15,8 @@ import pytest
 from scripts.model_cache import model_path
 from scripts.stack import StackConfig, Supervisor, free_port, start_stack
 from tests.utils.e2e_chat import STACK_SETTINGS
+from tests.utils.log_sweep import report
+from tests.utils.stack_sweep import leaks_in, secrets_of
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +59,15 @@ def stack_supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Super
     except RuntimeError as exc:
         pytest.fail(f"the stack did not start: {exc}\n{log.getvalue()[-4000:]}")
     yield supervisor
-    supervisor.stop()
+    # The log sweep: no patient's name, phone, birth date or code in any process's output.
+    # What to look for is read from the running stack; the logs once it has stopped.
+    try:
+        secrets = secrets_of(config)
+    finally:
+        supervisor.stop()
+    leaks = leaks_in(log.getvalue(), var_dir, secrets)
+    if leaks:
+        pytest.fail(f"patient data in the stack's logs:\n{report(leaks)}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

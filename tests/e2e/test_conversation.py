@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from scripts.stack import StackConfig
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 pytestmark = pytest.mark.e2e
 
@@ -16,6 +17,7 @@ def say(stack: StackConfig, sender: str, message: object) -> httpx.Response:
     return httpx.post(
         f"{stack.backend_url}/channels/rest/webhook",
         json={"sender": sender, "message": message},
+        headers=REST_HEADERS,
         timeout=60,
     )
 
@@ -75,7 +77,9 @@ def test_bad_input_gets_a_clear_error_and_unicode_gets_an_answer(stack: StackCon
     assert say(stack, "e2e-bad", "   ").status_code == 422
     assert say(stack, "e2e-bad", "x" * 10_000).status_code == 422
     assert say(stack, "e2e-bad", 42).status_code == 422
-    not_json = httpx.post(f"{stack.backend_url}/channels/rest/webhook", content=b"{oops")
+    not_json = httpx.post(
+        f"{stack.backend_url}/channels/rest/webhook", content=b"{oops", headers=REST_HEADERS
+    )
     assert not_json.status_code == 422
     emoji = say(stack, "e2e-bad", "héllo 👋 こんにちは")
     assert emoji.status_code == 200 and emoji.json()

@@ -19,6 +19,7 @@ from backend.handoff import accounts
 from backend.handoff.flow import HAND_BACK_GREETING
 from backend.hub.pipeline import WAITING_FOR_CLINICIAN
 from scripts.stack import StackConfig
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "e2e clinician password"
@@ -29,6 +30,7 @@ def say(stack: StackConfig, sender: str, message: str) -> list[str]:
     response = httpx.post(
         f"{stack.backend_url}/channels/rest/webhook",
         json={"sender": sender, "message": message},
+        headers=REST_HEADERS,
         timeout=60,
     )
     assert response.status_code == 200, response.text

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from scripts.stack import StackConfig
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 pytestmark = pytest.mark.e2e
 
@@ -77,7 +78,7 @@ def test_sixty_four_patients_at_once_are_all_answered_in_order_and_the_hub_stays
     async def run() -> dict[str, object]:
         limits = httpx.Limits(max_connections=CONVERSATIONS + 4)
         async with httpx.AsyncClient(
-            base_url=stack.backend_url, timeout=120, limits=limits
+            base_url=stack.backend_url, timeout=120, limits=limits, headers=REST_HEADERS
         ) as client:
             done = asyncio.Event()
             watcher = asyncio.create_task(_watch_loop(client, tally, done))

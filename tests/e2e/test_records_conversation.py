@@ -21,6 +21,8 @@ from backend.identity.access import record_verification
 from backend.records.medications import review_reason
 from backend.records.results import is_critical
 from scripts.stack import StackConfig
+from tests.utils.rest_client import HEADERS as REST_HEADERS
+from tests.utils.rest_client import address as rest_address
 
 pytestmark = pytest.mark.e2e
 
@@ -29,6 +31,7 @@ def say(stack: StackConfig, sender: str, message: str) -> list[dict]:
     response = httpx.post(
         f"{stack.backend_url}/channels/rest/webhook",
         json={"sender": sender, "message": message},
+        headers=REST_HEADERS,
         timeout=60,
     )
     assert response.status_code == 200, response.text
@@ -46,7 +49,7 @@ def verify(stack: StackConfig, sender: str, patient_id: str) -> None:
         with make_session_factory(engine)() as session:
             cipher = Cipher(stack.env["ENCRYPTION_KEY"])
             conversation = transcript.get_or_create_conversation(
-                session=session, cipher=cipher, channel="rest", address=sender
+                session=session, cipher=cipher, channel="rest", address=rest_address(sender)
             )
             record_verification(
                 session=session,

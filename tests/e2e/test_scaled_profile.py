@@ -44,6 +44,8 @@ from tests.utils.e2e_chat import (
     fresh_patients,
     verify_in_conversation,
 )
+from tests.utils.rest_client import HEADERS as REST_HEADERS
+from tests.utils.rest_client import address as rest_address
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -146,7 +148,7 @@ def served(log: str, instance: str) -> int:
 
 def conversation_id(config: StackConfig, sender: str) -> str:
     """The opaque id under which Rasa knows the REST sender (hub database, by keyed hash)."""
-    address_hash = Cipher(ENCRYPTION_KEY).address_hash("rest", sender)
+    address_hash = Cipher(ENCRYPTION_KEY).address_hash("rest", rest_address(sender))
     url = postgres(config).postgres_url(config.backend_db)
     with psycopg.connect(url) as db:
         row = db.execute(
@@ -236,6 +238,7 @@ def test_messages_to_both_hub_workers_are_answered_and_healthz_reports_the_loop(
         response = httpx.post(
             f"{config.backend_url}/channels/rest/webhook",
             json={"sender": f"e2e-scaled-hello-{n}", "message": "hello"},
+            headers=REST_HEADERS,
             timeout=REPLY_WAIT_S,
         )
         assert response.status_code == 200, response.text

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from scripts.stack import StackConfig
+from tests.utils.rest_client import HEADERS as REST_HEADERS
 
 pytestmark = pytest.mark.e2e
 LEVEL_PHRASES = (
@@ -22,6 +23,7 @@ def say(stack: StackConfig, sender: str, message: str) -> list[dict]:
     response = httpx.post(
         f"{stack.backend_url}/channels/rest/webhook",
         json={"sender": sender, "message": message},
+        headers=REST_HEADERS,
         timeout=60,
     )
     assert response.status_code == 200, response.text

@@ -29,6 +29,8 @@ from backend.ehr.errors import NotFound
 from backend.identity.phones import to_e164
 from scripts.stack import StackConfig
 from scripts.stack_scaled import postgres
+from tests.utils.rest_client import HEADERS as REST_HEADERS
+from tests.utils.rest_client import rest_clients
 from tests.utils.twilio_double import form_body, sign
 
 TWILIO_AUTH_TOKEN = "e2e-twilio-auth-token-0123456789"
@@ -45,6 +47,11 @@ STACK_SETTINGS = {
     # try in an hour. The per-source limits have their own tests (test_identity_sources.py).
     "IDENTITY_SOURCE_STARTS_PER_HOUR": "100000",
     "IDENTITY_SOURCE_MAX_FAILURES": "100000",
+    # The REST channel on for the tests' client; the rate limits far above the suite's traffic
+    # (they have their own tests: tests/backend/test_rate_limits*.py).
+    "REST_CLIENTS": json.dumps(rest_clients()),
+    "RATE_LIMIT_PER_ADDRESS": "100000/minute",
+    "RATE_LIMIT_PER_CLIENT": "1000000/minute",
 }
 OFFERS = re.compile(r"Which one would you like|nearest free times|but another|but there is")
 _ids = count(1)
@@ -80,6 +87,7 @@ class RestChat:
         response = httpx.post(
             f"{self.stack.backend_url}/channels/rest/webhook",
             json={"sender": self.sender, "message": text},
+            headers=REST_HEADERS,
             timeout=REPLY_WAIT_S,
         )
         assert response.status_code == 200, response.text

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
 from sqlalchemy.orm import Session
 
 from backend.api.console_auth import AsyncClinician, CurrentClinician, SessionDep
@@ -42,6 +43,8 @@ from backend.hub.transcript import transcript
 from backend.services import Services
 
 router = APIRouter(prefix="/console/api", tags=["console"])
+# Bounded to what the database can hold: a larger id was a 500 (SQLite's OverflowError).
+HandoffId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @contextmanager
@@ -102,7 +105,7 @@ async def get_queue(_clinician: AsyncClinician, services: ServicesDep) -> Handof
 
 @router.post("/handoffs/{handoff_id}/claim")
 def claim_handoff(
-    handoff_id: int, clinician: CurrentClinician, session: SessionDep, services: ServicesDep
+    handoff_id: HandoffId, clinician: CurrentClinician, session: SessionDep, services: ServicesDep
 ) -> HandoffPublic:
     """Take a waiting conversation (409 "already taken" if another clinician was first)."""
     with _errors():
@@ -113,7 +116,7 @@ def claim_handoff(
 
 @router.post("/handoffs/{handoff_id}/transfer")
 def transfer_handoff(
-    handoff_id: int,
+    handoff_id: HandoffId,
     body: TransferIn,
     clinician: CurrentClinician,
     session: SessionDep,
@@ -133,7 +136,7 @@ def transfer_handoff(
 
 @router.post("/handoffs/{handoff_id}/release")
 def release_handoff(
-    handoff_id: int, clinician: CurrentClinician, session: SessionDep, services: ServicesDep
+    handoff_id: HandoffId, clinician: CurrentClinician, session: SessionDep, services: ServicesDep
 ) -> HandoffPublic:
     """Put a conversation you hold back in the queue."""
     with _errors():
@@ -144,7 +147,7 @@ def release_handoff(
 
 @router.post("/handoffs/{handoff_id}/resolve")
 async def resolve_handoff(
-    handoff_id: int,
+    handoff_id: HandoffId,
     body: ResolveIn,
     clinician: AsyncClinician,
     services: ServicesDep,
@@ -160,7 +163,7 @@ async def resolve_handoff(
 
 @router.post("/handoffs/{handoff_id}/reply")
 async def reply_to_patient(
-    handoff_id: int, body: ReplyIn, clinician: AsyncClinician, services: ServicesDep
+    handoff_id: HandoffId, body: ReplyIn, clinician: AsyncClinician, services: ServicesDep
 ) -> ReplySentPublic:
     """Send a message to the patient on their own channel (holder only). It is recorded in the
     transcript and in the assistant's history; 502 when the channel refused it."""
@@ -220,7 +223,7 @@ def _may_read(
 
 @router.get("/handoffs/{handoff_id}/transcript")
 def handoff_transcript(
-    handoff_id: int,
+    handoff_id: HandoffId,
     clinician: CurrentClinician,
     request: Request,
     session: SessionDep,
@@ -245,7 +248,7 @@ def handoff_transcript(
 
 @router.get("/handoffs/{handoff_id}/notes")
 def handoff_notes(
-    handoff_id: int,
+    handoff_id: HandoffId,
     clinician: CurrentClinician,
     request: Request,
     session: SessionDep,
@@ -268,7 +271,7 @@ def handoff_notes(
 
 @router.post("/handoffs/{handoff_id}/notes", status_code=status.HTTP_201_CREATED)
 def add_handoff_note(
-    handoff_id: int,
+    handoff_id: HandoffId,
     body: NoteIn,
     clinician: CurrentClinician,
     request: Request,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Request, status
 
 from backend.api.deps import ServicesDep
+from backend.api.rate_limits import accept_phone_message
 from backend.hub.telegram_outbound import WEBHOOK_PATH, TelegramOutbound
 from channels import telegram
 from channels.base import InboundMessage, InvalidMessage, Reply
@@ -58,10 +59,8 @@ async def telegram_webhook(
         provider_message_id=f"update:{update.update_id}",
         choice_index=update.choice_index,
     )
-    if services.phone_turns is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the turn queue is not set up")
-    try:
-        accepted = await services.phone_turns.accept(inbound)
+    try:  # stored and queued; over the rate limit stored only (backend/hub/throttling.py)
+        accepted = await accept_phone_message(request.app, services, inbound)
     except InvalidMessage as exc:  # Telegram retries non-2xx answers: tell the patient instead
         background.add_task(sender.send_text, chat_id=chat, reply=Reply(f"Sorry: {exc.reason}."))
         return {"ok": True}

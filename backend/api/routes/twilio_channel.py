@@ -19,8 +19,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 
 from backend.api.deps import PhoneOutboundDep, ServicesDep, SettingsDep
+from backend.api.rate_limits import accept_phone_message
 from backend.core.config import Settings
-from backend.hub.phone_turns import PhoneTurns
 from backend.services import Services
 from channels.base import InboundMessage, InvalidMessage
 from channels.twilio.webhook import (
@@ -120,17 +120,12 @@ async def _inbound(
     )
     try:
         # Stored, queued, acknowledged: the turn runs in a queue worker, the replies go out
-        # through Twilio's API (backend/hub/phone_turns.py).
-        await _phone_turns(services).accept(inbound)
+        # through Twilio's API (backend/hub/phone_turns.py). Over the rate limit it is stored
+        # but not queued (backend/hub/throttling.py); Twilio gets its 200 either way.
+        await accept_phone_message(request.app, services, inbound)
     except InvalidMessage as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.reason) from exc
     return _twiml()
-
-
-def _phone_turns(services: Services) -> PhoneTurns:
-    if services.phone_turns is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "phone channels are not set up")
-    return services.phone_turns
 
 
 def _twiml() -> Response:

@@ -11,9 +11,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from backend.api.rate_limits import rate_limits_of
 from backend.hub import transcript
 from backend.hub.admission import Busy
 from backend.hub.rasa_gateway import AssistantUnavailable
+from backend.hub.throttling import chat_slow_down, never_throttled
+from backend.identity.sources import note_client
 from backend.services import Services
 from backend.webchat import replay, sessions
 from backend.webchat.origins import allowed_origins
@@ -155,6 +158,9 @@ class _ChatSocket:
         else:
             await self.error("invalid", "unknown frame: send {type: message, text} or choice")
             return
+        if await self.throttled(inbound):
+            return
+        await self.note_client(inbound.address)
         await self.send({"type": "typing"})
         hub = self.services.hub
         if hub.busy:  # the message waits for a turn; the patient is told it is not lost
@@ -174,6 +180,42 @@ class _ChatSocket:
         at = transcript.utcnow().isoformat()
         for entry in webchat.reply_frames(result.replies, at):
             await self.send({"type": "bot", **entry})
+
+    async def note_client(self, address: str) -> None:
+        """Identity limits count per client address too, so a new tab or token brings no fresh
+        attempts (backend/identity/sources.py)."""
+        client = self.socket.client
+        if client is None:
+            return
+        services = self.services
+        await services.db.run(
+            lambda session: note_client(
+                session=session,
+                cipher=services.cipher,
+                channel=webchat.CHANNEL,
+                address=address,
+                client=client.host,
+                now=transcript.utcnow(),
+            )
+        )
+
+    async def throttled(self, inbound: InboundMessage) -> bool:
+        """Over a rate limit (per conversation, per client address), a message is refused
+        with a "slow down" frame and not stored, unless the red-flag screen flags it
+        (backend/hub/throttling.py)."""
+        services, client = self.services, self.socket.client
+        limits = rate_limits_of(self.socket.app, services)
+        over = await limits.admit(
+            address_key=services.cipher.address_hash(webchat.CHANNEL, inbound.address),
+            client_key=services.cipher.address_hash("rate-client", client.host) if client else None,
+        )
+        if over is None or await never_throttled(services.hub, inbound):
+            return False
+        text = chat_slow_down(over.retry_after_s, services.settings.emergency_number)
+        await self.send(
+            {"type": "error", "kind": "slow_down", "text": text, "retry_after": over.retry_after_s}
+        )
+        return True
 
 
 def _parse_frame(raw: str) -> dict[str, Any] | None:
