@@ -22,7 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.core.crypto import Cipher
-from backend.db.models import Conversation, IdentityAttempt
+from backend.db.models import Conversation, IdentityAttempt, utcnow
+from backend.db.work import DbWork
 from backend.hub.keywords import PHONE_CHANNELS
 from channels import rest, webchat
 
@@ -57,6 +58,23 @@ def note_client(
     if not moved.rowcount:  # type: ignore[attr-defined]
         session.add(IdentityAttempt(key=key, kind=SEEN_FROM, at=now))
     session.commit()
+
+
+async def note_client_seen(
+    db: DbWork, cipher: Cipher, *, channel: str, address: str, client: str
+) -> None:
+    """`note_client` now, as one short database step: what the REST and web chat routes call
+    before each turn."""
+    await db.run(
+        lambda session: note_client(
+            session=session,
+            cipher=cipher,
+            channel=channel,
+            address=address,
+            client=client,
+            now=utcnow(),
+        )
+    )
 
 
 def source_of(

@@ -20,11 +20,10 @@ from pydantic import BaseModel, Field
 from backend.api.deps import HubDep, ServicesDep
 from backend.api.rate_limits import RateLimitsDep
 from backend.core.config import Settings
-from backend.db.models import utcnow
 from backend.hub.admission import Busy
 from backend.hub.rasa_gateway import AssistantUnavailable
 from backend.hub.throttling import never_throttled
-from backend.identity.sources import note_client
+from backend.identity.sources import note_client_seen
 from channels import rest
 from channels.base import InboundMessage, InvalidMessage
 
@@ -120,16 +119,12 @@ async def rest_webhook(
     if request.client is not None:
         # Identity limits count per client too, so a new sender brings no fresh attempts
         # (backend/identity/sources.py).
-        seen_from = request.client.host
-        await services.db.run(
-            lambda session: note_client(
-                session=session,
-                cipher=services.cipher,
-                channel=rest.CHANNEL,
-                address=address,
-                client=seen_from,
-                now=utcnow(),
-            )
+        await note_client_seen(
+            services.db,
+            services.cipher,
+            channel=rest.CHANNEL,
+            address=address,
+            client=request.client.host,
         )
     try:
         result = await hub.handle(inbound)

@@ -16,7 +16,7 @@ from backend.hub import transcript
 from backend.hub.admission import Busy
 from backend.hub.rasa_gateway import AssistantUnavailable
 from backend.hub.throttling import chat_slow_down, never_throttled
-from backend.identity.sources import note_client
+from backend.identity.sources import note_client_seen
 from backend.services import Services
 from backend.webchat import replay, sessions
 from backend.webchat.origins import allowed_origins
@@ -187,16 +187,12 @@ class _ChatSocket:
         client = self.socket.client
         if client is None:
             return
-        services = self.services
-        await services.db.run(
-            lambda session: note_client(
-                session=session,
-                cipher=services.cipher,
-                channel=webchat.CHANNEL,
-                address=address,
-                client=client.host,
-                now=transcript.utcnow(),
-            )
+        await note_client_seen(
+            self.services.db,
+            self.services.cipher,
+            channel=webchat.CHANNEL,
+            address=address,
+            client=client.host,
         )
 
     async def throttled(self, inbound: InboundMessage) -> bool:
